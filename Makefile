@@ -1,0 +1,46 @@
+# Two commands set everything up on a fresh machine with Python and a C++ compiler:
+#   make demo   create .venv, install torch (if missing) and genreg with its kernels, run the demo
+#   make test   the same install, then the test suite
+# TORCH_SPEC chooses the torch to install when none is importable; a torch the
+# venv can already see (including a system one: the venv sees system packages) is kept.
+
+PYTHON     ?= python3
+VENV       ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+PY         := $(VENV)/bin/python
+PIP        := $(PY) -m pip
+STAMP      := $(VENV)/.genreg-installed
+PYTEST_ARGS ?=
+DEMO_OUT   ?= runs/demo
+
+SOURCES := setup.py pyproject.toml $(shell find csrc -type f 2>/dev/null)
+
+.PHONY: demo test test-slow bench install clean
+
+$(PY):
+	$(PYTHON) -m venv --system-site-packages $(VENV)
+
+$(STAMP): $(PY) $(SOURCES)
+	@$(PY) -c "import torch" 2>/dev/null && echo "torch already present: $$($(PY) -c 'import torch; print(torch.__version__)')" \
+		|| $(PIP) install "$(TORCH_SPEC)"
+	$(PIP) install "setuptools>=64" wheel ninja
+	GENREG_REQUIRE_EXT=$${GENREG_REQUIRE_EXT-1} $(PIP) install --no-build-isolation -e ".[test]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/genreg info
+	$(VENV)/bin/genreg list
+
+test: $(STAMP)
+	GENREG_EXPECT_EXT=$${GENREG_EXPECT_EXT-1} $(PY) -m pytest $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m pytest benchmarks --benchmark-enable --benchmark-group-by=group $(PYTEST_ARGS)
+
+clean:
+	rm -rf build genreg/_C*.so $(STAMP)

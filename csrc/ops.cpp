@@ -1,0 +1,38 @@
+// genreg's operator schemas, all in one place. Kernels live in csrc/cpu (OpenMP)
+// and csrc/cuda; autograd and fake-tensor rules are registered from Python
+// (genreg/kernels/_ops.py), so the ops work under autograd and torch.compile.
+#include <Python.h>
+#include <torch/library.h>
+#include <torch/version.h>
+
+TORCH_LIBRARY(genreg, m) {
+  // x_hat = eps * real + (1 - eps) * fake, eps one per sample (shape (B,)).
+  m.def("gp_interpolate(Tensor real, Tensor fake, Tensor eps) -> Tensor");
+}
+
+#define GENREG_STR2(x) #x
+#define GENREG_STR(x) GENREG_STR2(x)
+
+// `import genreg._C` loads this library, which registers the ops above with the
+// dispatcher. The module itself only describes how it was built.
+static struct PyModuleDef genreg_module = {PyModuleDef_HEAD_INIT, "_C",
+                                           "genreg's fused kernels (ops in torch.ops.genreg)",
+                                           -1, nullptr};
+
+PyMODINIT_FUNC PyInit__C(void) {
+  PyObject* m = PyModule_Create(&genreg_module);
+  if (m == nullptr) return nullptr;
+  PyModule_AddStringConstant(m, "BUILT_WITH_TORCH",
+                             GENREG_STR(TORCH_VERSION_MAJOR) "." GENREG_STR(TORCH_VERSION_MINOR) "." GENREG_STR(TORCH_VERSION_PATCH));
+#ifdef _OPENMP
+  PyModule_AddIntConstant(m, "WITH_OPENMP", 1);
+#else
+  PyModule_AddIntConstant(m, "WITH_OPENMP", 0);
+#endif
+#ifdef GENREG_WITH_CUDA
+  PyModule_AddIntConstant(m, "WITH_CUDA", 1);
+#else
+  PyModule_AddIntConstant(m, "WITH_CUDA", 0);
+#endif
+  return m;
+}

@@ -1,0 +1,59 @@
+"""The plugin author's contract: the hooks genreg calls.
+
+A plugin is a module (or any object) with functions named after these hooks and
+decorated with :data:`genreg.hookimpl`. Each hook receives a ``register`` callable
+that is already bound to one kind of entry::
+
+    register(name, factory, *, summary="", tags=(), **extra)
+
+``name``     lower-case name, unique within its kind (``"wgan-gp"``, ``"ring8"``).
+``factory``  a callable building the thing from keyword overrides, or a
+             ``"package.module:attribute"`` string imported only when first used
+             (keeps ``genreg list`` fast: prefer strings for anything importing torch).
+``summary``  one line shown by ``genreg list``.
+``tags``     free-form labels (``"gan"``, ``"1d"``, ``"conditional"``).
+``extra``    metadata kept on the entry (for example ``config=`` a dataclass type).
+
+A hook implementation may take fewer arguments than its spec, so new arguments can
+be added without breaking existing plugins.
+"""
+
+import pluggy
+
+PROJECT = "genreg"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def genreg_register_models(register):
+    """Register models: generators + critics, autoencoders, VAEs, denoisers.
+
+    A model factory takes keyword overrides of its defaults and returns the model
+    object the trainers use (see genreg.interfaces).
+    """
+
+
+@hookspec
+def genreg_register_losses(register):
+    """Register losses: adversarial losses (``bce``, ``wasserstein``, ...) and
+    reconstruction losses.
+    """
+
+
+@hookspec
+def genreg_register_penalties(register):
+    """Register critic penalties (``gp``, ``div``, ``none``): callables
+    ``penalty(critic, real, fake, labels=None) -> scalar tensor``.
+    """
+
+
+@hookspec
+def genreg_register_datasets(register):
+    """Register data sets: simulators and loaders selectable by name from the CLI."""
+
+
+@hookspec
+def genreg_register_metrics(register):
+    """Register evaluation metrics used by ``genreg eval``."""

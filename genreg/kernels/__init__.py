@@ -1,0 +1,118 @@
+"""The ops genreg's models call. Each picks the fused kernel or the reference.
+
+Backend choice, per call:
+  ``auto``       fused where the extension has a kernel for the tensors' device, else reference
+  ``fused``      fused, or a clear error saying why it is not available
+  ``reference``  always the pure-PyTorch implementation
+
+Set it with ``GENREG_KERNELS=auto|fused|reference``, :func:`set_backend`, or the
+:func:`use_backend` context manager.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Iterator
+
+import torch
+from torch import Tensor
+
+from ..errors import KernelError, UsageError
+from . import reference
+from ._loader import extension_state, has_kernel
+
+BACKENDS = ("auto", "fused", "reference")
+
+__all__ = ["BACKENDS", "get_backend", "set_backend", "use_backend", "gp_interpolate",
+           "grad_penalty", "extension_state", "has_kernel", "resolve"]
+
+
+def _check_backend(name: str, source: str) -> str:
+    name = name.strip().lower()
+    if name not in BACKENDS:
+        raise UsageError(f"{source}: unknown kernel backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    return name
+
+
+_backend = _check_backend(os.environ.get("GENREG_KERNELS", "auto") or "auto", "GENREG_KERNELS")
+
+
+def get_backend() -> str:
+    return _backend
+
+
+def set_backend(name: str) -> str:
+    """Set the process-wide backend; returns the previous one."""
+    global _backend
+    previous, _backend = _backend, _check_backend(name, "set_backend")
+    return previous
+
+
+@contextlib.contextmanager
+def use_backend(name: str) -> Iterator[None]:
+    previous = set_backend(name)
+    try:
+        yield
+    finally:
+        set_backend(previous)
+
+
+def resolve(op: str, device_type: str) -> str:
+    """'fused' or 'reference': what a call of ``op`` on ``device_type`` will run."""
+    if _backend == "reference":
+        return "reference"
+    if has_kernel(op, device_type):
+        return "fused"
+    if _backend == "fused":
+        state = extension_state()
+        why = state.error if not state.loaded else f"the extension has no {device_type} kernel for {op}"
+        raise KernelError(f"GENREG_KERNELS=fused but {op} cannot run fused: {why}")
+    return "reference"
+
+
+def _check_per_sample(op: str, x: Tensor, others: dict[str, Tensor], per_sample: dict[str, Tensor]) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected tensors, got {type(x).__name__}")
+    if x.dim() < 1:
+        raise ValueError(f"{op}: inputs need a batch dimension, got a 0-d tensor")
+    if not x.is_floating_point():
+        raise TypeError(f"{op}: expected floating-point tensors, got {x.dtype}")
+    for name, t in {**others, **per_sample}.items():
+        if t.dtype != x.dtype:
+            raise TypeError(f"{op}: {name} has dtype {t.dtype}, expected {x.dtype}")
+        if t.device != x.device:
+            raise ValueError(f"{op}: {name} is on {t.device}, expected {x.device}")
+    for name, t in others.items():
+        if t.shape != x.shape:
+            raise ValueError(f"{op}: {name} has shape {tuple(t.shape)}, expected {tuple(x.shape)}")
+    for name, t in per_sample.items():
+        if t.numel() != x.shape[0] or (t.dim() > 0 and t.shape[0] != x.shape[0]):
+            raise ValueError(f"{op}: {name} needs one value per sample, shape ({x.shape[0]},), "
+                             f"got {tuple(t.shape)}")
+
+
+def gp_interpolate(real: Tensor, fake: Tensor, eps: Tensor) -> Tensor:
+    """Per-sample interpolate ``eps * real + (1 - eps) * fake`` for the gradient penalty.
+
+    ``real`` and ``fake`` of any rank >= 1 with the batch first; ``eps`` has one value per
+    sample (shape ``(B,)`` or ``(B, 1, ..., 1)``). Differentiable in all three inputs.
+    """
+    _check_per_sample("gp_interpolate", real, {"fake": fake}, {"eps": eps})
+    if resolve("gp_interpolate", real.device.type) == "fused":
+        return torch.ops.genreg.gp_interpolate(real, fake, eps.reshape(real.shape[0]))
+    return reference.gp_interpolate(real, fake, eps)
+
+
+def grad_penalty(grads: Tensor, mode: str = "gp", center: float = 1.0, p: float = 6.0) -> Tensor:
+    """Per-sample gradient penalty (see :func:`genreg.kernels.reference.grad_penalty`).
+
+    ``grads`` of any rank >= 1 with the batch first, typically from
+    ``torch.autograd.grad(..., create_graph=True)``; returns shape ``(B,)``.
+    """
+    _check_per_sample("grad_penalty", grads, {}, {})
+    if mode not in reference.GRAD_PENALTY_MODES:
+        raise ValueError(f"grad_penalty: unknown mode {mode!r}; modes are {', '.join(reference.GRAD_PENALTY_MODES)}")
+    if resolve("grad_penalty", grads.device.type) == "fused":
+        return torch.ops.genreg.grad_penalty(grads, mode, float(center), float(p))
+    return reference.grad_penalty(grads, mode, center, p)

@@ -1,0 +1,78 @@
+"""Loads the compiled extension genreg._C once and remembers why, if it could not.
+
+Nothing is ever compiled here: the extension is built at install time (setup.py).
+A failed load is recorded, never retried per call; genreg then uses its reference
+kernels. ``GENREG_DISABLE_EXT=1`` skips loading (to test the fallback path).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+
+_lock = threading.Lock()
+
+
+@dataclass
+class ExtensionState:
+    loaded: bool
+    error: str | None = None
+    built_with_torch: str | None = None
+    with_openmp: bool = False
+    with_cuda: bool = False
+    path: str | None = None
+    ops: list[str] = field(default_factory=list)
+
+
+_state: ExtensionState | None = None
+
+
+def _load() -> ExtensionState:
+    import torch
+
+    if os.environ.get("GENREG_DISABLE_EXT", "").strip().lower() in ("1", "true", "yes", "on"):
+        return ExtensionState(False, "disabled by GENREG_DISABLE_EXT")
+    try:
+        from genreg import _C  # registers the ops with the dispatcher
+    except ImportError as exc:
+        msg = " ".join(str(exc).split())
+        if "No module named" in msg:
+            msg = ("genreg._C is not built (installed without a compiler, with GENREG_NO_EXT=1, "
+                   "or the build failed); reinstall with `pip install --no-build-isolation -e .`")
+        else:
+            msg = f"genreg._C failed to load with torch {torch.__version__}: {msg}"
+        return ExtensionState(False, msg)
+    built = getattr(_C, "BUILT_WITH_TORCH", None)
+    state = ExtensionState(
+        True,
+        built_with_torch=built,
+        with_openmp=bool(getattr(_C, "WITH_OPENMP", 0)),
+        with_cuda=bool(getattr(_C, "WITH_CUDA", 0)),
+        path=getattr(_C, "__file__", None),
+    )
+    from . import _ops  # fake-tensor and autograd rules for the ops
+
+    state.ops = list(_ops.OPS)
+    return state
+
+
+def extension_state() -> ExtensionState:
+    """Load genreg._C if not yet tried; return what happened (cached)."""
+    global _state
+    if _state is None:
+        with _lock:
+            if _state is None:
+                _state = _load()
+    return _state
+
+
+def has_kernel(op: str, device_type: str) -> bool:
+    """Whether the extension provides ``op`` for tensors on ``device_type`` ("cpu", "cuda")."""
+    state = extension_state()
+    if not state.loaded or op not in state.ops:
+        return False
+    import torch
+
+    key = {"cpu": "CPU", "cuda": "CUDA"}.get(device_type)
+    return key is not None and torch._C._dispatch_has_kernel_for_dispatch_key(f"genreg::{op}", key)

@@ -1,0 +1,1 @@
+"""Adversarial losses and critic penalties (registered by genreg.builtins.losses)."""
