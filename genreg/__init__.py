@@ -28,6 +28,7 @@ __all__ = [
     "get_entry",
     "create",
     # lazily imported (they need torch):
+    "train",
     "Encoder",
     "Decoder",
     "Generator",
@@ -35,6 +36,8 @@ __all__ = [
 ]
 
 _LAZY = {name: "genreg.interfaces" for name in ("Encoder", "Decoder", "Generator", "Critic")}
+# ``genreg.train(...)``: the genreg.train package is callable (see genreg/train/__init__.py)
+_LAZY_MODULES = {"train": "genreg.train"}
 
 
 def get_plugin_manager():
@@ -69,4 +72,8 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(_LAZY_MODULES[name])
     raise AttributeError(f"module 'genreg' has no attribute {name!r}")

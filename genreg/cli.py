@@ -17,7 +17,7 @@ import sys
 from ._version import __version__
 from .errors import GenregError
 
-COMMANDS = ("list", "plugins", "info")
+COMMANDS = ("list", "plugins", "info", "train")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # Commands taking KEY=VALUE words (train) may have them after options too:
+    # argparse leaves those over, and the command's _extra_positionals takes them.
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        field = getattr(args, "_extra_positionals", None)
+        if field is None or any(e.startswith("-") for e in extras):
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        setattr(args, field, [*getattr(args, field), *extras])
     try:
         return int(args._run(args) or 0)
     except GenregError as exc:

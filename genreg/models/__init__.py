@@ -1,0 +1,1 @@
+"""Model entries: networks combined with their trainer settings (see genreg.models.base)."""

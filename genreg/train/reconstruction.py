@@ -1,0 +1,123 @@
+"""ReconstructionTrainer: autoencoders, denoisers and VAEs on (input, target) pairs.
+
+Each step takes one batch; the target is the batch's ``target`` when the data set has one
+(a denoiser trains on (noisy, clean)), else the input itself. Objectives (``model.objective``):
+
+``mse``     mean squared error over all elements
+``mse+kl``  mse + kl_weight * mean over the batch of KL(N(mu, exp(logvar)) || N(0, I)) summed
+            over latent dimensions; z = mu + exp(logvar / 2) * eps during training
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..errors import UsageError
+from ..models.base import ReconstructionModel, describe_shape
+from . import checkpoint as ckpt
+from .distributed import wrap
+from .samples import save_figure
+
+
+class _Pipeline(nn.Module):
+    """Encoder + decoder (or one net) as one module, so DDP sees one forward per step."""
+
+    def __init__(self, model: ReconstructionModel) -> None:
+        super().__init__()
+        self.net, self.encoder, self.decoder = model.net, model.encoder, model.decoder
+        self.variational = model.variational
+
+    def forward(self, x: Tensor, sample: bool = True):
+        if self.net is not None:
+            return self.net(x), None, None
+        h = self.encoder(x)
+        if not self.variational:
+            return self.decoder(h), None, None
+        mu, logvar = h
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if sample else mu
+        return self.decoder(z), mu, logvar
+
+
+class ReconstructionTrainer:
+    kind = "reconstruction"
+
+    def __init__(self, model: ReconstructionModel, cfg, device: torch.device, ctx, guard, callbacks, run) -> None:
+        self.model, self.cfg, self.device, self.ctx, self.guard = model, cfg, device, ctx, guard
+        self.callbacks, self.run = callbacks, run
+        self.pipeline = _Pipeline(model).to(device)
+        self.wrapped = wrap(self.pipeline, ctx, device)
+        opt = cfg.opt
+        self.optimizer = torch.optim.Adam(self.pipeline.parameters(), lr=opt.lr, betas=tuple(opt.betas),
+                                          weight_decay=opt.weight_decay)
+        self.grad_clip = opt.grad_clip
+        self.kl_weight = model.config.kl_weight
+
+    def check_data(self, dataset) -> None:
+        name = self.model.name or self.cfg.model_name
+        want_in, want_out = self.model.input_shape, self.model.output_shape
+        if want_in and tuple(dataset.sample_shape) != want_in:
+            raise UsageError(f"data {dataset.name!r} has samples of shape {describe_shape(dataset.sample_shape)} "
+                             f"but model {name!r} takes input of shape {describe_shape(want_in)}")
+        target_shape = tuple(dataset.target.shape[1:]) if dataset.target is not None else tuple(dataset.sample_shape)
+        if want_out and target_shape != want_out:
+            raise UsageError(f"data {dataset.name!r} has targets of shape {describe_shape(target_shape)} "
+                             f"but model {name!r} outputs shape {describe_shape(want_out)}")
+        dtype = next(self.pipeline.parameters()).dtype
+        for what, t in (("x", dataset.x), ("target", dataset.target)):
+            if t is not None and t.dtype != dtype:
+                raise UsageError(f"data {dataset.name!r} {what} is {t.dtype} but model {name!r} has {dtype} parameters")
+
+    def step(self, step: int, next_batch) -> dict[str, Tensor]:
+        batch = next_batch()
+        x = batch["x"]
+        target = batch.get("target", x)
+        recon, mu, logvar = self.wrapped(x)
+        if recon.shape != target.shape:
+            raise UsageError(f"model {self.cfg.model_name!r} returned reconstructions of shape "
+                             f"{describe_shape(recon.shape[1:])} for targets of shape {describe_shape(target.shape[1:])}")
+        terms = {"mse": F.mse_loss(recon, target)}
+        if mu is not None:
+            kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).flatten(1).sum(1).mean()
+            terms["kl"] = self.kl_weight * kl
+        self.guard.update(step, "reconstruction", terms, self.optimizer, list(self.pipeline.parameters()),
+                          self.grad_clip)
+        return {k: v.detach() for k, v in terms.items()}
+
+    def samples_per_step(self) -> int:
+        return self.cfg.train.batch_size
+
+    def learning_rates(self) -> dict[str, float]:
+        return {"lr": self.optimizer.param_groups[0]["lr"]}
+
+    @torch.no_grad()
+    def save_samples(self, path: Path, step: int, dataset) -> Path:
+        n = min(self.cfg.train.num_samples, len(dataset))
+        x = dataset.x[:n].to(self.device)
+        was_training = self.pipeline.training
+        self.pipeline.eval()
+        try:
+            recon = self.pipeline(x, sample=False)[0]  # the mean code: no noise drawn
+        finally:
+            self.pipeline.train(was_training)
+        return save_figure(path, recon, x, title=f"{self.cfg.model_name} step {step}: input (grey) and output",
+                           pairs=True)
+
+    def state(self) -> tuple[dict[str, Tensor], dict]:
+        tensors = ckpt.module_tensors("model", self.pipeline)
+        t_o, m_o = ckpt.optimizer_state("opt", self.optimizer)
+        tensors.update(t_o)
+        return tensors, {"opt": m_o, "skipped": self.guard.skipped}
+
+    def load_state(self, tensors: dict[str, Tensor], meta: dict, where: str) -> None:
+        ckpt.load_module("model", self.pipeline, tensors, where)
+        ckpt.load_optimizer("opt", self.optimizer, tensors, meta.get("opt", {}), where)
+        self.guard.skipped = int(meta.get("skipped", 0))
+        for group in self.optimizer.param_groups:
+            group.update(lr=self.cfg.opt.lr, betas=tuple(self.cfg.opt.betas), weight_decay=self.cfg.opt.weight_decay)
+
+    def modules(self) -> dict[str, torch.nn.Module]:
+        return dict(self.model.modules())

@@ -1,0 +1,44 @@
+"""A test plugin with tiny synthetic data sets for the training tests (not shipped).
+
+Registered by the fixture in conftest.py, and by run_cli.py for subprocess runs.
+"""
+
+import torch
+
+from genreg import hookimpl
+from genreg.data.base import ArrayDataset
+
+PLUGIN_NAME = "train-toys"
+
+
+def blob(split="train", seed=0, n=512, center=3.0, std=0.1):
+    """2-D points around (center, center): a generator must move there."""
+    g = torch.Generator().manual_seed(seed)
+    return ArrayDataset(center + std * torch.randn(n, 2, generator=g), name="toy-blob")
+
+
+def labelled(split="train", seed=0, n=480, classes=3):
+    """Three 2-D blobs, one per class, with labels."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % classes
+    angle = 2 * torch.pi * y.float() / classes
+    x = torch.stack([2 * torch.cos(angle), 2 * torch.sin(angle)], 1) + 0.1 * torch.randn(n, 2, generator=g)
+    return ArrayDataset(x, y=y.long(), class_names=[f"c{i}" for i in range(classes)], name="toy-labelled")
+
+
+def vectors(split="train", seed=0, n=512, dim=16, rank=3, noise=0.0, dtype="float32"):
+    """Vectors on a rank-3 subspace (an autoencoder with latent >= 3 can learn them);
+    noise > 0 gives (noisy input, clean target) pairs."""
+    g = torch.Generator().manual_seed(seed)
+    basis = torch.randn(rank, dim, generator=g)
+    clean = torch.randn(n, rank, generator=g) @ basis / rank ** 0.5
+    x = clean + noise * torch.randn(n, dim, generator=g) if noise else clean
+    dt = getattr(torch, dtype)
+    return ArrayDataset(x.to(dt), target=clean.to(dt) if noise else None, name="toy-vectors")
+
+
+@hookimpl
+def genreg_register_datasets(register):
+    register("toy-blob", blob, summary="test: 2-D blob at (3, 3)")
+    register("toy-labelled", labelled, summary="test: three labelled 2-D blobs")
+    register("toy-vectors", vectors, summary="test: 16-d vectors on a 3-d subspace")
