@@ -1,0 +1,66 @@
+"""Two processes with gloo (as under torchrun) take the same steps as one process on the global batch."""
+
+import socket
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+import genreg
+from genreg.train import checkpoint as ckpt
+
+from ddp_worker import train_worker
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn_two(model, overrides, out, resume=None):
+    if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
+        pytest.skip("this torch build has no gloo backend")
+    mp.spawn(train_worker, args=(2, free_port(), model, overrides, str(out), resume), nprocs=2, join=True)
+
+
+def weights(run_dir, prefixes):
+    tensors, state = ckpt.load(ckpt.find(run_dir))
+    return {k: v for k, v in tensors.items() if k.startswith(prefixes)}, state
+
+
+def test_two_gloo_processes_match_one_process_on_the_global_batch(toys, tmp_path):
+    overrides = ["data=toy-vectors", "train.batch_size=32", "train.steps=6", "train.log_every=3",
+                 "train.sample_every=0", "opt.lr=3e-3"]
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        genreg.train("mlp-ae", overrides=overrides, out=tmp_path / "one", quiet=True, device="cpu")
+    finally:
+        torch.set_num_threads(before)
+    spawn_two("mlp-ae", overrides, tmp_path / "two")
+    one, _ = weights(tmp_path / "one", ("model.",))
+    two, state = weights(tmp_path / "two", ("model.",))
+    assert state["world_size"] == 2 and state["step"] == 6
+    assert state["data"]["batch_size"] == 16  # each process took half of the global batch
+    assert sorted(one) == sorted(two)
+    start = genreg.create("model", "mlp-ae")  # the runs moved far from any fresh init...
+    for key in one:
+        # ...and agree up to float rounding (the mean over 32 vs the mean of two means over 16)
+        torch.testing.assert_close(two[key], one[key], rtol=1e-4, atol=1e-5)
+    assert not torch.equal(one["model.encoder.net.0.weight"], start.encoder.net[0].weight.detach())
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_resume_an_adversarial_run_exactly(toys, tmp_path):
+    overrides = ["data=toy-blob", "model.hidden=16", "model.n_critic=2", "train.batch_size=32",
+                 "train.sample_every=0", "train.checkpoint_every=2", "train.log_every=1"]
+    spawn_two("mlp-gan", overrides + ["train.steps=6"], tmp_path / "full")
+    spawn_two("mlp-gan", overrides + ["train.steps=4"], tmp_path / "part")
+    spawn_two(None, ["train.steps=6"], tmp_path / "part", resume=str(tmp_path / "part"))
+    full, state = weights(tmp_path / "full", ("generator.", "critic.", "opt_", "rng."))
+    part, _ = weights(tmp_path / "part", ("generator.", "critic.", "opt_", "rng."))
+    assert state["step"] == 6 and state["world_size"] == 2
+    assert {"rng.torch.rank0", "rng.torch.rank1"} <= set(full)
+    assert sorted(full) == sorted(part)
+    assert all(torch.equal(full[k], part[k]) for k in full)
