@@ -30,7 +30,7 @@ import math
 import re
 import tomllib
 import typing
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
@@ -159,7 +159,7 @@ def model_config_class(model_name: str):
     entry = get_entry("model", model_name)
     cls = entry.extra.get("config")
     if isinstance(cls, str):
-        cls = Entry_load(cls)
+        cls = _import_spec(cls)
     if cls is None:
         cls = getattr(entry.load(), "config_class", None)
     if cls is None or not dataclasses.is_dataclass(cls):
@@ -168,10 +168,15 @@ def model_config_class(model_name: str):
     return cls
 
 
-def Entry_load(spec: str):
-    from .registry import Entry
+def _import_spec(spec: str):
+    """``"package.module:Attr"`` -> the attribute (the registry's lazy-import rule)."""
+    import importlib
 
-    return Entry("model", "config", spec).load()
+    module_name, _, attr = spec.partition(":")
+    obj = importlib.import_module(module_name)
+    for part in attr.split(".") if attr else ():
+        obj = getattr(obj, part)
+    return obj
 
 
 def optim_class_for(model_cls) -> type:

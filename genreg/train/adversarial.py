@@ -22,7 +22,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import UsageError
-from ..interfaces import critic_score
 from ..models.base import AdversarialModel, describe_shape
 from . import checkpoint as ckpt
 from .distributed import unwrap, wrap

@@ -28,8 +28,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import random
+import shutil
 import signal
 import sys
 import threading
@@ -159,6 +159,11 @@ class TrainingRun:
             kept = [line for line in metrics.read_text().splitlines()
                     if line.strip() and json.loads(line).get("step", 0) <= self.step]
             metrics.write_text("".join(line + "\n" for line in kept))
+        if self.resume_from is not None:
+            # checkpoints after the resumed one belong to the abandoned continuation
+            for step, path in ckpt.list_checkpoints(self.run_dir):
+                if step > self.step:
+                    shutil.rmtree(path, ignore_errors=True)
         elif self.resume_from is None and metrics.exists():
             metrics.unlink()
 
@@ -410,7 +415,7 @@ def train(model: Optional[str] = None, *, config: Optional[str | Path] = None,
         run_dir = checkpoint_path.parent.parent
     else:
         run_dir = _default_run_dir(cfg.model_name)
-    if checkpoint_path is None and ckpt.list_checkpoints(run_dir) and int(os.environ.get("RANK", "0")) == 0:
+    if checkpoint_path is None and ckpt.list_checkpoints(run_dir):
         raise UsageError(f"run directory {str(run_dir)!r} already has checkpoints: resume it with "
                          f"--resume {run_dir} or choose another --out")
     hooks = Callbacks()
