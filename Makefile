@@ -32,8 +32,7 @@ install: $(STAMP)
 # The demo trains the small built-in mlp-gan (WGAN-GP) on the ring8 Gaussian mixture for
 # about a minute and leaves config.toml, metrics.jsonl, samples/*.png and checkpoints/ in
 # $(DEMO_OUT). ring8 comes from the data sets of genreg.data (issue: data sets).
-DEMO_TRAIN ?= train.steps=2000 train.log_every=100 train.sample_every=500 train.checkpoint_every=1000 \
-              opt.lr_g=5e-4 opt.lr_d=5e-4
+DEMO_TRAIN ?= train.steps=2000 train.log_every=100 train.sample_every=500 train.checkpoint_every=1000
 
 demo: $(STAMP)
 	$(VENV)/bin/genreg info

@@ -162,3 +162,13 @@ def test_random_overrides_give_a_config_or_a_usage_error(overrides):
     assert cfg.train.steps >= 1 and cfg.opt.lr_g > 0
     resolve(None, base=cfg.to_dict())  # a valid config resolves again from its own dict
     dump_toml(cfg.to_dict())
+
+
+def test_overrides_may_follow_options_but_stray_words_still_fail(capsys):
+    from genreg.cli import main
+
+    assert main(["train", "--print-config", "mlp-ae", "--device", "cpu", "data=toy", "model.dim=4"]) == 0
+    assert "dim = 4" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        main(["info", "extra"])  # commands without KEY=VALUE words keep argparse's check
+    assert info.value.code == 2

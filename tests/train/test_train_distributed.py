@@ -1,6 +1,7 @@
 """Two processes with gloo (as under torchrun) take the same steps as one process on the global batch."""
 
 import socket
+from pathlib import Path
 
 import pytest
 import torch
@@ -64,3 +65,26 @@ def test_two_gloo_processes_resume_an_adversarial_run_exactly(toys, tmp_path):
     assert {"rng.torch.rank0", "rng.torch.rank1"} <= set(full)
     assert sorted(full) == sorted(part)
     assert all(torch.equal(full[k], part[k]) for k in full)
+
+
+@pytest.mark.slow
+def test_torchrun_launch(toys, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import HERE, cli_env
+
+    if shutil.which("torchrun") is None and not (Path(sys.executable).parent / "torchrun").exists():
+        pytest.skip("torchrun is not installed next to this Python")
+    torchrun = str(Path(sys.executable).parent / "torchrun") if (Path(sys.executable).parent / "torchrun").exists() \
+        else shutil.which("torchrun")
+    done = subprocess.run([torchrun, "--nproc_per_node=2", f"--master_port={free_port()}", str(HERE / "run_cli.py"),
+                           "train", "mlp-ae", "data=toy-vectors", "train.batch_size=32", "train.steps=4",
+                           "train.sample_every=2", "--out", str(tmp_path / "run"), "--quiet"],
+                          capture_output=True, text=True, timeout=300, env=cli_env())
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("trained mlp-ae") == 1  # rank 0 alone reports
+    assert "on 2 processes" in done.stdout
+    _, state = weights(tmp_path / "run", ("model.",))
+    assert state["world_size"] == 2 and state["step"] == 4
