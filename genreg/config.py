@@ -356,10 +356,14 @@ def _coerce_field(cls, section: str, key: str, value: Any, text: bool, current: 
     tp = hints[key]
     full = f"{section}.{key}"
     if _is_dict_type(tp):
+        if text and isinstance(value, str) and value.strip() in ("{}", ""):
+            return {}  # `model.loss_params={}` clears the parameters (e.g. after changing the loss)
         if not isinstance(value, dict):
             if text:
-                raise UsageError(f"{full} is a table of parameters: set {full}.NAME=VALUE")
+                raise UsageError(f"{full} is a table of parameters: set {full}.NAME=VALUE (or {full}={{}} to clear)")
             raise UsageError(f"{full} must be a table, got {_describe(value)}")
+        if current is None:  # start from the model's default parameters
+            current = _field_default(cls, key)
         merged = dict(current) if isinstance(current, dict) else {}
         for sub, sub_value in value.items():
             if not isinstance(sub, str) or not _IDENT_RE.match(sub):
@@ -369,6 +373,16 @@ def _coerce_field(cls, section: str, key: str, value: Any, text: bool, current: 
     if isinstance(value, dict):
         raise UsageError(f"{full} is a single value, not a table")
     return _parse_text(full, value, tp) if text else _check_python(full, value, tp)
+
+
+def _field_default(cls, key: str) -> Any:
+    for f in fields(cls):
+        if f.name == key:
+            if f.default is not dataclasses.MISSING:
+                return f.default
+            if f.default_factory is not dataclasses.MISSING:
+                return f.default_factory()
+    return None
 
 
 def _coerce_free(key: str, value: Any, text: bool) -> Any:

@@ -13,4 +13,13 @@ def train_worker(rank: int, world: int, port: int, model, overrides: list, out, 
     import train_toys
 
     genreg.get_plugin_manager().register(train_toys, name=train_toys.PLUGIN_NAME)
-    genreg.train(model, overrides=overrides, out=out, resume=resume, quiet=True, device="cpu")
+
+    def dump_parameters(run, result):  # each rank's own parameters, to check that DDP kept them equal
+        from safetensors.torch import save_file
+
+        params = {f"{name}.{key}": value.detach().contiguous() for name, module in run.trainer.modules().items()
+                  for key, value in module.state_dict().items()}
+        save_file(params, os.path.join(str(out), f"params-rank{rank}.safetensors"))
+
+    genreg.train(model, overrides=overrides, out=out, resume=resume, quiet=True, device="cpu",
+                 callbacks={"train_end": dump_parameters})

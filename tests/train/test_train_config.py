@@ -31,6 +31,25 @@ def test_overrides_are_typed_by_field():
     assert cfg.data == {"name": "toy-blob", "n": 64, "center": 2.5, "label": "hello"}
 
 
+def test_parameter_tables_merge_with_the_model_defaults_and_can_be_cleared():
+    from dataclasses import dataclass, field
+
+    from genreg.config import build_section
+    from genreg.models.mlp import MLPGANConfig
+
+    @dataclass
+    class WithParams(MLPGANConfig):  # a model whose default loss has parameters
+        loss: str = "bce"
+        loss_params: dict = field(default_factory=lambda: {"real_label": 0.9})
+
+    from genreg.config import _coerce_field
+
+    merged = _coerce_field(WithParams, "model", "loss_params", {"non_saturating": "false"}, True, None)
+    assert merged == {"real_label": 0.9, "non_saturating": False}
+    assert _coerce_field(WithParams, "model", "loss_params", "{}", True, merged) == {}
+    assert build_section(WithParams, {"loss_params": merged}, "model").loss_params == merged
+
+
 def test_mapping_overrides_take_python_values():
     cfg = resolve("mlp-ae", overrides={"train.steps": 7, "opt.lr": 1, "data": "toy-vectors", "model.dim": 8})
     assert cfg.train.steps == 7 and cfg.opt.lr == 1.0 and cfg.model.dim == 8

@@ -50,6 +50,10 @@ def test_two_gloo_processes_match_one_process_on_the_global_batch(toys, tmp_path
         # ...and agree up to float rounding (the mean over 32 vs the mean of two means over 16)
         torch.testing.assert_close(two[key], one[key], rtol=1e-4, atol=1e-5)
     assert not torch.equal(one["model.encoder.net.0.weight"], start.encoder.net[0].weight.detach())
+    from safetensors.torch import load_file
+
+    rank0, rank1 = (load_file(str(tmp_path / "two" / f"params-rank{r}.safetensors")) for r in (0, 1))
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)  # DDP kept the processes in step
 
 
 @pytest.mark.slow
@@ -65,6 +69,10 @@ def test_two_gloo_processes_resume_an_adversarial_run_exactly(toys, tmp_path):
     assert {"rng.torch.rank0", "rng.torch.rank1"} <= set(full)
     assert sorted(full) == sorted(part)
     assert all(torch.equal(full[k], part[k]) for k in full)
+    from safetensors.torch import load_file
+
+    rank0, rank1 = (load_file(str(tmp_path / "full" / f"params-rank{r}.safetensors")) for r in (0, 1))
+    assert sorted(rank0) == sorted(rank1) and all(torch.equal(rank0[k], rank1[k]) for k in rank0)
 
 
 @pytest.mark.slow
