@@ -1,0 +1,70 @@
+"""Write real installed-looking distributions (dist-info + entry points) into a folder,
+so tests exercise genreg's entry-point discovery exactly as pip-installed plugins."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+
+def write_dist(root: Path, dist: str, version: str, module: str, source: str, ep_name: str | None = None) -> Path:
+    """A package ``module`` and a ``dist``-``version`` dist-info declaring it in the ``genreg`` group."""
+    pkg = root / module
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(textwrap.dedent(source))
+    info = root / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[genreg]\n{ep_name or dist} = {module}\n")
+    return info
+
+
+GOOD = """
+    import genreg
+
+    @genreg.hookimpl
+    def genreg_register_losses(register):
+        register("toy-loss", "builtins:abs", summary="a loss from a third-party package", tags=("toy",))
+
+    @genreg.hookimpl
+    def genreg_register_models(register):
+        register("toy-model", lambda **kw: ("toy", kw), summary="a model from a third-party package")
+"""
+
+IMPORT_ERROR = """
+    import a_module_that_does_not_exist_anywhere
+"""
+
+RAISING_HOOK = """
+    import genreg
+
+    @genreg.hookimpl
+    def genreg_register_models(register):
+        register("half-registered", lambda: None)
+        raise RuntimeError("boom in hook")
+"""
+
+UNKNOWN_HOOK = """
+    import genreg
+
+    @genreg.hookimpl
+    def genreg_register_spaceships(register):
+        pass
+"""
+
+DUPLICATE = """
+    import genreg
+
+    @genreg.hookimpl
+    def genreg_register_losses(register):
+        register("bce", lambda: None, summary="clashes with the built-in")
+"""
+
+FUTURE_API = """
+    import genreg
+    GENREG_HOOK_API = 99
+
+    @genreg.hookimpl
+    def genreg_register_losses(register):
+        register("from-the-future", lambda: None)
+"""
