@@ -58,8 +58,11 @@ class TrainConfig:
     num_samples: int = 64  # samples drawn for each sample figure
     nonfinite: Literal["stop", "skip"] = "stop"  # on a NaN/Inf loss or gradient
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    max_minutes: float = 0.0  # stop early (samples + checkpoint) after this wall-clock time; 0 = no limit
 
     def validate(self) -> None:
+        if self.max_minutes < 0:
+            raise UsageError(f"train.max_minutes must be >= 0 (0 = no limit), got {self.max_minutes}")
         for key in ("steps", "batch_size", "num_samples"):
             _check_min(f"train.{key}", getattr(self, key), 1)
         for key in ("log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "seed"):

@@ -111,6 +111,15 @@ def any_rank(flag: bool, ctx: DistContext, device: torch.device) -> bool:
     return bool(t.item() > 0)
 
 
+def any_rank_each(flags: list[bool], ctx: DistContext, device: torch.device) -> list[bool]:
+    """:func:`any_rank` for several flags in one collective."""
+    if not ctx.enabled:
+        return list(flags)
+    t = torch.tensor([1.0 if f else 0.0 for f in flags], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return [bool(v > 0) for v in t.tolist()]
+
+
 def gather_tensors(t: torch.Tensor, ctx: DistContext) -> list[torch.Tensor]:
     """Every rank's copy of a same-shaped tensor (all ranks call this)."""
     if not ctx.enabled:

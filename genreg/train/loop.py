@@ -12,8 +12,9 @@ callbacks, and on rank 0 it writes, inside the run directory:
                          term over those steps, learning rates, skipped updates, and the
                          wall-clock fields ``samples_per_s`` and ``time_s``
 ``samples/step-N.png``   every ``train.sample_every`` steps and at the end
-``checkpoints/step-N/``  every ``train.checkpoint_every`` steps, at the end, and on
-                         SIGINT/SIGTERM (the run then stops after the current step)
+``checkpoints/step-N/``  every ``train.checkpoint_every`` steps, at the end (also an early end
+                         at ``train.max_minutes``), and on SIGINT/SIGTERM (the run then
+                         stops after the current step)
 ``summary.json``         final step, elapsed time, last metrics, final checkpoint
 
 Exact resume: a checkpoint holds the weights, optimiser states, data-order position,
@@ -62,6 +63,7 @@ class TrainResult:
     checkpoint: Optional[Path]
     metrics: dict = field(default_factory=dict)  # the last metrics.jsonl record
     interrupted: Optional[str] = None  # "SIGINT" / "SIGTERM" when stopped by a signal
+    time_limited: bool = False  # stopped early by train.max_minutes
     elapsed_s: float = 0.0
     summary: str = ""
 
@@ -284,7 +286,7 @@ class TrainingRun:
             bar = tqdm(total=tc.steps, initial=self.step, disable=None, unit="step", dynamic_ncols=True,
                        desc=self.cfg.model_name, file=sys.stderr)
         self.callbacks.fire("train_start", self)
-        interrupted = None
+        interrupted, time_limited = None, False
         saved_at = self.step if self.last_checkpoint is not None else None
         with _StopRequest() as stop:
             try:
@@ -313,8 +315,14 @@ class TrainingRun:
                     if tc.checkpoint_every and step % tc.checkpoint_every == 0:
                         self.save_checkpoint()
                         saved_at = step
-                    if distributed.any_rank(stop.signal is not None, self.dist, self.device):
-                        interrupted = stop.signal or "SIGTERM"
+                    time_up = bool(tc.max_minutes) and time.perf_counter() - started > 60 * tc.max_minutes
+                    signalled, time_up = distributed.any_rank_each([stop.signal is not None, time_up],
+                                                                   self.dist, self.device)
+                    if signalled or time_up:  # all ranks agree, so they stop at the same step
+                        interrupted = (stop.signal or "SIGTERM") if signalled else None
+                        time_limited = not signalled
+                        if time_limited and step % tc.log_every:
+                            self._log(started, last_time, last_step)  # the run ends here: log its last steps
                         break
                 if interrupted is None and tc.sample_every and self.step % tc.sample_every != 0:
                     self.save_samples()
@@ -335,13 +343,14 @@ class TrainingRun:
         elapsed = time.perf_counter() - started
         result = TrainResult(run_dir=self.run_dir, step=self.step, steps_this_run=self.step - start_step,
                              checkpoint=self.last_checkpoint, metrics=self.last_record, interrupted=interrupted,
-                             elapsed_s=elapsed)
+                             time_limited=time_limited, elapsed_s=elapsed)
         result.summary = self._summary(result)
         if self.dist.is_main:
             (self.run_dir / "summary.json").write_text(json.dumps({
                 "model": self.cfg.model_name, "data": self.cfg.data.get("name"), "step": result.step,
                 "steps_this_run": result.steps_this_run, "elapsed_s": round(elapsed, 3),
-                "interrupted": interrupted, "checkpoint": str(result.checkpoint) if result.checkpoint else None,
+                "interrupted": interrupted, "time_limited": time_limited,
+                "checkpoint": str(result.checkpoint) if result.checkpoint else None,
                 "metrics": result.metrics, "world_size": self.dist.world_size}, indent=1) + "\n")
         self.callbacks.fire("train_end", self, result=result)
         return result
@@ -351,7 +360,8 @@ class TrainingRun:
                            if isinstance(v, float) and k not in WALL_CLOCK_FIELDS and not k.startswith("lr"))
         rate = r.steps_this_run / r.elapsed_s if r.elapsed_s > 0 else 0.0
         head = (f"interrupted by {r.interrupted} at step {r.step}" if r.interrupted
-                else f"trained {self.cfg.model_name} on {self.cfg.data.get('name')} to step {r.step}")
+                else f"trained {self.cfg.model_name} on {self.cfg.data.get('name')} to step {r.step}"
+                + (f" (time limit of {self.cfg.train.max_minutes:g} min)" if r.time_limited else ""))
         procs = f" on {self.dist.world_size} processes" if self.dist.enabled else ""
         return (f"{head}: {r.steps_this_run} steps in {r.elapsed_s:.1f} s ({rate:.1f} steps/s{procs})"
                 + (f"; {losses}" if losses else "") + f"; checkpoint {r.checkpoint}")

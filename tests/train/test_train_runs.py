@@ -231,3 +231,14 @@ def test_cuda_run_and_exact_resume(toys, tmp_path, cuda_device):
     assert "rng.cuda.rank0" in a
     for key in a:  # plain MLPs on one GPU: deterministic kernels, so equal up to float rounding at most
         torch.testing.assert_close(a[key].float(), b[key].float(), rtol=1e-5, atol=1e-6)
+
+
+def test_time_limit_ends_the_run_early_with_samples_metrics_and_a_checkpoint(toys, tmp_path):
+    result = genreg.train("mlp-ae", overrides=["data=toy-vectors", "train.steps=100000", "train.batch_size=32",
+                                               "train.max_minutes=0.0001", "train.log_every=1000",
+                                               "train.sample_every=1000"], out=tmp_path / "run", **QUIET)
+    assert result.time_limited and result.interrupted is None
+    assert 1 <= result.step < 100000 and "(time limit of 0.0001 min)" in result.summary
+    assert read_metrics(result.run_dir)[-1]["step"] == result.step
+    assert (result.run_dir / "samples" / f"step-{result.step:08d}.png").exists()
+    assert ckpt.find(result.run_dir).name == ckpt.checkpoint_name(result.step)
