@@ -31,7 +31,8 @@ def genreg_register_models(register):
     """Register models: generators + critics, autoencoders, VAEs, denoisers.
 
     A model factory takes keyword overrides of its defaults and returns the model
-    object the trainers use (see genreg.interfaces).
+    object the trainers use: genreg.models.base.AdversarialModel or ReconstructionModel
+    (networks from genreg.interfaces, plus a typed config dataclass; see that module).
     """
 
 
