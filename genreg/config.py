@@ -59,6 +59,7 @@ class TrainConfig:
     nonfinite: Literal["stop", "skip"] = "stop"  # on a NaN/Inf loss or gradient
     device: Literal["auto", "cpu", "cuda"] = "auto"
     max_minutes: float = 0.0  # stop early (samples + checkpoint) after this wall-clock time; 0 = no limit
+    callbacks: tuple[str, ...] = ()  # "package.module:attr" callbacks for CLI runs (see genreg.train.callbacks)
 
     def validate(self) -> None:
         if self.max_minutes < 0:
@@ -69,6 +70,9 @@ class TrainConfig:
             _check_min(f"train.{key}", getattr(self, key), 0)
         if self.log_every == 0:
             raise UsageError("train.log_every must be >= 1, got 0")
+        for spec in self.callbacks:
+            if not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*", spec):
+                raise UsageError(f"train.callbacks: {spec!r} is not of the form package.module:attribute")
 
 
 @dataclass

@@ -18,11 +18,14 @@ Events and the keyword arguments each callable receives (always ``run``, the
 Callables are called in registration order on the process of every rank; check
 ``run.dist.is_main`` for rank-0-only work. Users pass them to ``genreg.train(...,
 callbacks=...)`` as a mapping ``{event: callable or [callables]}`` or as objects with
-``on_<event>`` methods.
+``on_<event>`` methods. Command-line runs (and plugins' users) name them in the config:
+``train.callbacks=package.module:attr,...``; the attribute is such a mapping or object,
+or a class, which is instantiated without arguments.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections import defaultdict
 from typing import Any, Callable, Iterable, Mapping
 
@@ -73,3 +76,15 @@ class Callbacks:
     def fire(self, event: str, run: Any, **info: Any) -> None:
         for fn in self._handlers.get(event, ()):
             fn(run, **info)
+
+
+def load_spec(spec: str) -> Any:
+    """The callbacks named by ``"package.module:attr"`` (a class is instantiated)."""
+    module_name, _, attr = spec.partition(":")
+    try:
+        obj = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise UsageError(f"train.callbacks: cannot load {spec!r}: {' '.join(str(exc).split())}") from None
+    return obj() if isinstance(obj, type) else obj

@@ -47,7 +47,7 @@ from .. import config as config_mod
 from ..errors import UsageError
 from . import checkpoint as ckpt
 from . import distributed
-from .callbacks import Callbacks
+from .callbacks import Callbacks, load_spec
 from .data import BatchStream, build_dataset
 from .guard import Guard, NonFiniteError
 
@@ -429,6 +429,8 @@ def train(model: Optional[str] = None, *, config: Optional[str | Path] = None,
         raise UsageError(f"run directory {str(run_dir)!r} already has checkpoints: resume it with "
                          f"--resume {run_dir} or choose another --out")
     hooks = Callbacks()
+    for spec in cfg.train.callbacks:
+        hooks.add(load_spec(spec))
     if isinstance(callbacks, (list, tuple)):
         hooks.extend(callbacks)
     else:

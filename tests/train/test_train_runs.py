@@ -242,3 +242,17 @@ def test_time_limit_ends_the_run_early_with_samples_metrics_and_a_checkpoint(toy
     assert read_metrics(result.run_dir)[-1]["step"] == result.step
     assert (result.run_dir / "samples" / f"step-{result.step:08d}.png").exists()
     assert ckpt.find(result.run_dir).name == ckpt.checkpoint_name(result.step)
+
+
+def test_callbacks_named_in_the_config(toys, tmp_path):
+    toys.StepCounter.instances.clear()
+    genreg.train("mlp-ae", overrides=["data=toy-vectors", "train.steps=3", "train.batch_size=32",
+                                      "train.sample_every=0", "train.callbacks=train_toys:StepCounter"],
+                 out=tmp_path / "run", **QUIET)
+    assert [c.steps for c in toys.StepCounter.instances] == [[1, 2, 3]]
+    assert 'callbacks = ["train_toys:StepCounter"]' in (tmp_path / "run" / "config.toml").read_text()
+    with pytest.raises(UsageError, match=r"train\.callbacks: cannot load 'train_toys:Nope'"):
+        genreg.train("mlp-ae", overrides=["data=toy-vectors", "train.callbacks=train_toys:Nope"],
+                     out=tmp_path / "r2", **QUIET)
+    with pytest.raises(UsageError, match=r"not of the form package\.module:attribute"):
+        genreg.train("mlp-ae", overrides=["data=toy-vectors", "train.callbacks=print"], out=tmp_path / "r3", **QUIET)

@@ -42,3 +42,16 @@ def genreg_register_datasets(register):
     register("toy-blob", blob, summary="test: 2-D blob at (3, 3)")
     register("toy-labelled", labelled, summary="test: three labelled 2-D blobs")
     register("toy-vectors", vectors, summary="test: 16-d vectors on a 3-d subspace")
+
+
+class StepCounter:
+    """A callback class for ``train.callbacks=train_toys:StepCounter`` (instantiated by genreg)."""
+
+    instances = []
+
+    def __init__(self):
+        self.steps = []
+        StepCounter.instances.append(self)
+
+    def on_step_end(self, run, step, metrics):
+        self.steps.append(step)
