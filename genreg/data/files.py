@@ -189,14 +189,17 @@ _AUTO_KEYS = {
 }
 
 
-def _pick_key(name: str, path: str, keys: list[str], role: str, requested: Optional[str], required: bool):
+def _pick_key(name: str, path: str, all_keys: list[str], taken: tuple, role: str, requested: Optional[str],
+              required: bool):
+    """The key for ``role`` (x, target, y): the requested one, or the first conventional name present."""
+    keys = [k for k in all_keys if k not in taken]
     if requested not in (None, "auto", ""):
         if requested in ("none", "None"):
             if required:
                 raise UsageError(f"{name}: the {role} key cannot be none")
             return None
-        if requested not in keys:
-            raise UsageError(f"{name}: {path} has no key {requested!r}; keys are: {', '.join(keys) or '(none)'}")
+        if requested not in all_keys:
+            raise UsageError(f"{name}: {path} has no key {requested!r}; keys are: {', '.join(all_keys) or '(none)'}")
         return requested
     for key in _AUTO_KEYS[role]:
         if key in keys:
@@ -205,7 +208,7 @@ def _pick_key(name: str, path: str, keys: list[str], role: str, requested: Optio
         if len(keys) == 1:
             return keys[0]
         raise UsageError(f"{name}: {path} has no key named {' or '.join(_AUTO_KEYS[role])}; pass x_key=KEY "
-                         f"(keys are: {', '.join(keys) or '(none)'})")
+                         f"(keys are: {', '.join(all_keys) or '(none)'})")
     return None
 
 
@@ -236,9 +239,9 @@ def load_npz(split: str = "train", seed: int = 0, *, path: str = "", x_key: str 
         raise UsageError(f"npz: {path} is a single array, not a .npz archive; use npy:{path}")
     with archive:
         keys = list(archive.files)
-        xk = _pick_key(name, path, keys, "x", x_key, required=True)
-        tk = _pick_key(name, path, [k for k in keys if k != xk], "target", target_key, required=False)
-        yk = _pick_key(name, path, [k for k in keys if k not in (xk, tk)], "y", y_key, required=False)
+        xk = _pick_key(name, path, keys, (), "x", x_key, required=True)
+        tk = _pick_key(name, path, keys, (xk,), "target", target_key, required=False)
+        yk = _pick_key(name, path, keys, (xk, tk), "y", y_key, required=False)
 
         def read(key):
             try:

@@ -113,14 +113,19 @@ def _disk_galaxy(gen, barred: bool, b: int, res: int):
 
     v = lambda t: t[:, None, None]  # noqa: E731
     # inclined enough to look real, not so much that the arms vanish
-    xg, yg, r = _geometry(gen, b, res, _uniform(gen, 0.55, 1.0, b))
+    axis_ratio = v(_uniform(gen, 0.55, 1.0, b))
+    xg, yg, r = _geometry(gen, b, res, axis_ratio[:, 0, 0])
     phi = torch.atan2(yg, xg)
-    bulge = v(_uniform(gen, 0.25, 0.45, b)) * _sersic(r, v(_uniform(gen, 0.04, 0.08, b)), v(_uniform(gen, 1.5, 2.5, b)))
+    # the bulge is a spheroid: seen less flattened than the disk (axis ratio sqrt(q), not q),
+    # so that an inclined bulge does not pass for a bar
+    r_bulge = torch.sqrt(xg**2 + (yg * axis_ratio / axis_ratio.sqrt()) ** 2 + (0.5 / res) ** 2)
+    bulge = v(_uniform(gen, 0.25, 0.45, b)) * _sersic(r_bulge, v(_uniform(gen, 0.04, 0.07, b)),
+                                                      v(_uniform(gen, 1.5, 2.5, b)))
     scale = v(_uniform(gen, 0.19, 0.30, b))
     disk_level = v(_uniform(gen, 0.10, 0.18, b))
     disk = disk_level * torch.exp(-r / scale)
 
-    bar_length = _uniform(gen, 0.18, 0.30, b)  # half-length
+    bar_length = _uniform(gen, 0.2, 0.32, b)  # half-length
     bar_angle = _uniform(gen, 0, 2 * math.pi, b)
     if barred:  # two arms from the bar's tips
         arm_count, arm_start, arm_phase = torch.full((b,), 2.0), bar_length, bar_angle

@@ -112,8 +112,8 @@ def _realistic_noise(rng, m: int, freqs: np.ndarray, length: int, rfi_lines: int
     noise = _rms1(np.fft.irfft(white * shape, n=length, axis=1))
     if rfi_lines:
         lines = _sinusoids(rng, m, rfi_lines, 30 * _MHZ, 85 * _MHZ, length)
-        # each line's RMS is 0.25-0.8 of the coloured noise's (a sinusoid's RMS is amplitude / sqrt 2)
-        strength = _uniform(rng, 0.25, 0.8, (m, rfi_lines, 1)) * np.float32(np.sqrt(2))
+        # each line's RMS is 0.15-0.5 of the coloured noise's (a sinusoid's RMS is amplitude / sqrt 2)
+        strength = _uniform(rng, 0.15, 0.5, (m, rfi_lines, 1)) * np.float32(np.sqrt(2))
         noise += (strength * lines).sum(axis=1)
     return noise
 
