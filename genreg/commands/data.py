@@ -76,7 +76,10 @@ def _preview(args) -> int:
     if "n" not in params and "n" in dataset_parameters(entry.load()):
         for tag, n in _PREVIEW_N.items():
             if tag in entry.tags:
-                params["n"] = str(n if tag != "images" or args.count is None else 3 * args.count)
+                if args.count is not None and tag != "points":
+                    # traces: count of them; images: count per class (simulators have 3 or fewer)
+                    n = args.count if tag == "traces" else 3 * args.count
+                params["n"] = str(n)
                 break
     dataset = load_dataset(args.name, split=args.split, seed=args.seed, **params)
     shown = " ".join([args.name, *args.params])
