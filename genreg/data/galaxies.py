@@ -13,11 +13,12 @@ Random per image: centre offset, position angle, inclination (axis ratio), sizes
 count (spirals), winding direction and pitch, bar length and width, bulge/disk/arm colours
 and brightness, sky level, pixel noise and 0-``stars`` field stars. The light is summed in
 linear units, then compressed with an asinh stretch (as astronomers display images) into
-[0, 1]. Images smaller than 128 are rendered at twice the size and averaged down, so thin
-arms do not alias.
+[0, 1]. 32x32 images are rendered at twice the size and averaged down, so thin arms do
+not alias.
 
 All images are generated in torch on the CPU in chunks of 256, each chunk from its own
-random stream of (seed, split, chunk): the same seed gives the same bytes.
+random stream of (seed, split, chunk): the same seed gives the same bytes on a machine
+(float32 transcendental functions may differ in the last bit between CPU types).
 """
 
 from __future__ import annotations

@@ -32,7 +32,8 @@ map per trace: raw = normalised * scale + offset.
 Splits: ``train`` and ``test`` are independent random streams of the same seed, so a
 trace never appears in both and the test set does not depend on the size of train.
 Generation runs in fixed chunks of 4096 traces, each from its own stream, so the first
-k traces are the same whatever ``n`` is, and the same seed gives the same bytes.
+k traces are the same whatever ``n`` is, and the same seed gives the same bytes on a
+machine (float32 transcendental functions may differ in the last bit between CPU types).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from typing import Literal, Optional, Union
 
 import numpy as np
 
+from ..errors import UsageError
 from ._common import (
     as_range,
     check_choice,
@@ -131,41 +133,45 @@ def _noise(kind: str, rng, m: int, freqs: np.ndarray, length: int, rfi_lines: in
     return _rms1(noise)
 
 
-def simulate(n: int, *, seed: int = 0, split_index: int = 0, noise: str = "realistic",
-             snr: tuple[float, float] = (2.0, 8.0), noise_only: float = 0.0, rfi_lines: int = 3,
-             cosine_noise: float = 0.0, length: int = TRACE_LENGTH) -> dict[str, np.ndarray]:
-    """Raw (unnormalised) traces as numpy arrays: noisy, clean (n, length), snr, has_signal (n,)."""
-    freqs = np.fft.rfftfreq(length, d=1.0 / SAMPLING_RATE_HZ)
-    noisy = np.empty((n, length), np.float32)
-    clean = np.empty((n, length), np.float32)
-    snrs = np.empty(n, np.float32)
-    has_signal = np.empty(n, bool)
-    for chunk, start in enumerate(range(0, n, CHUNK)):
-        # a full chunk's draws are made even when fewer traces are needed: the first
-        # k traces do not depend on n
-        rng = stream(seed, split_index, chunk)
-        stop = min(start + CHUNK, n)
-        ratio = _uniform(rng, snr[0], snr[1], CHUNK)
-        signal_on = rng.random(CHUNK) >= noise_only
-        pulse = _pulses(rng, CHUNK, freqs, length) * (ratio * signal_on)[:, None]
-        background = _noise(noise, rng, CHUNK, freqs, length, rfi_lines, cosine_noise)
-        k = stop - start
-        clean[start:stop] = pulse[:k]
-        noisy[start:stop] = pulse[:k] + background[:k]
-        snrs[start:stop] = np.where(signal_on[:k], ratio[:k], 0.0)
-        has_signal[start:stop] = signal_on[:k]
-    return {"noisy": noisy, "clean": clean, "snr": snrs, "has_signal": has_signal}
-
-
 def normalise(noisy: np.ndarray, clean: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Map each (noisy, clean) pair to [0, 1] by one affine map; returns x, target, offset, scale."""
     low = np.minimum(noisy.min(axis=1), clean.min(axis=1))[:, None]
     high = np.maximum(noisy.max(axis=1), clean.max(axis=1))[:, None]
     scale = np.maximum(high - low, np.finfo(np.float32).tiny)
-    x = ((noisy - low) / scale).astype(np.float32)
-    target = ((clean - low) / scale).astype(np.float32)
+    x = (noisy - low) / scale
+    target = (clean - low) / scale
     # rounding can leave values a hair outside [0, 1]
-    return np.clip(x, 0, 1), np.clip(target, 0, 1), low[:, 0].astype(np.float32), scale[:, 0].astype(np.float32)
+    np.clip(x, 0, 1, out=x)
+    np.clip(target, 0, 1, out=target)
+    return x, target, low[:, 0], scale[:, 0]
+
+
+def simulate(n: int, *, seed: int = 0, split_index: int = 0, noise: str = "realistic",
+             snr: tuple[float, float] = (2.0, 8.0), noise_only: float = 0.0, rfi_lines: int = 3,
+             cosine_noise: float = 0.0, normalize: bool = True, length: int = TRACE_LENGTH) -> dict[str, np.ndarray]:
+    """Traces as float32 numpy arrays: x (noisy) and target (clean), (n, length); snr and
+    has_signal (n,); offset and scale (n,) when normalised."""
+    freqs = np.fft.rfftfreq(length, d=1.0 / SAMPLING_RATE_HZ)
+    out = {"x": np.empty((n, length), np.float32), "target": np.empty((n, length), np.float32),
+           "snr": np.empty(n, np.float32), "has_signal": np.empty(n, bool)}
+    if normalize:
+        out["offset"], out["scale"] = np.empty(n, np.float32), np.empty(n, np.float32)
+    for chunk, start in enumerate(range(0, n, CHUNK)):
+        # a full chunk's draws are made even when fewer traces are needed: the first
+        # k traces do not depend on n
+        rng = stream(seed, split_index, chunk)
+        k = min(start + CHUNK, n) - start
+        part = slice(start, start + k)
+        ratio = _uniform(rng, snr[0], snr[1], CHUNK)
+        signal_on = rng.random(CHUNK) >= noise_only
+        clean = _pulses(rng, CHUNK, freqs, length)[:k] * (ratio * signal_on)[:k, None]
+        noisy = clean + _noise(noise, rng, CHUNK, freqs, length, rfi_lines, cosine_noise)[:k]
+        if normalize:  # chunk by chunk, while the chunk is in cache
+            noisy, clean, out["offset"][part], out["scale"][part] = normalise(noisy, clean)
+        out["x"][part], out["target"][part] = noisy, clean
+        out["snr"][part] = np.where(signal_on[:k], ratio[:k], 0.0)
+        out["has_signal"][part] = signal_on[:k]
+    return out
 
 
 def _cache_file(cache: str, split: str, key: str) -> str:
@@ -239,8 +245,6 @@ def radio(split: str = "train", seed: int = 0, *, n: Optional[int] = None,
     rfi_lines = check_count("radio", "rfi_lines", rfi_lines, minimum=0)
     cosine_noise = float(cosine_noise)
     if cosine_noise < 0:
-        from ..errors import UsageError
-
         raise UsageError(f"radio: cosine_noise must be >= 0, got {cosine_noise}")
     params = dict(n=n, seed=seed, split=split, noise=noise, snr=snr, noise_only=noise_only,
                   normalize=bool(normalize), rfi_lines=rfi_lines, cosine_noise=cosine_noise,
@@ -252,13 +256,8 @@ def radio(split: str = "train", seed: int = 0, *, n: Optional[int] = None,
         path = _cache_file(os.fspath(cache), split, key)
         arrays = _load_cache(path, key)
     if arrays is None:
-        raw = simulate(n, seed=seed, split_index=split_index, noise=noise, snr=snr, noise_only=noise_only,
-                       rfi_lines=rfi_lines, cosine_noise=cosine_noise)
-        arrays = {"snr": raw["snr"], "has_signal": raw["has_signal"]}
-        if normalize:
-            arrays["x"], arrays["target"], arrays["offset"], arrays["scale"] = normalise(raw["noisy"], raw["clean"])
-        else:
-            arrays["x"], arrays["target"] = raw["noisy"], raw["clean"]
+        arrays = simulate(n, seed=seed, split_index=split_index, noise=noise, snr=snr, noise_only=noise_only,
+                          rfi_lines=rfi_lines, cosine_noise=cosine_noise, normalize=bool(normalize))
         if cache:
             _save_cache(path, key, arrays)
 
