@@ -14,7 +14,7 @@ is adapted to what the models expect (``layout="auto"``):
 
 Splits: files hold fixed data, so ``train`` and ``test`` are a fixed partition of it
 (``test_fraction`` of the samples, chosen by ``split_seed``, stratified by class when
-labels exist) that does not change with the run's ``seed``; ``all`` is every sample.
+labels exist, at least one per class of two or more samples) that does not change with the run's ``seed``; ``all`` is every sample.
 
 Nothing is dropped silently: samples with NaN/Inf are an error unless ``nonfinite="drop"``
 (then a warning says how many went), unreadable images are an error unless
@@ -54,7 +54,10 @@ def split_indices(n: int, split: str, test_fraction: float, split_seed: int, lab
     test = []
     for group in groups:
         chosen = rng.permutation(group)
-        test.append(chosen[: int(round(len(group) * test_fraction))])
+        count = int(round(len(group) * test_fraction))
+        if test_fraction > 0 and len(group) >= 2:
+            count = max(count, 1)  # tiny classes still get one test sample
+        test.append(chosen[:count])
     is_test = np.zeros(n, bool)
     is_test[np.concatenate(test)] = True
     picked = np.flatnonzero(is_test if split == "test" else ~is_test)
