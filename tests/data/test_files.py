@@ -4,6 +4,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch
 from PIL import Image
 
@@ -295,3 +297,16 @@ def test_no_warning_for_clean_files(book_file):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_npz(path=str(path))
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.sampled_from(["n", "snr", "noise", "normalize", "cache", "noise_only", "bogus"]), value=st.text(max_size=12))
+def test_any_override_string_parses_or_gives_a_one_line_usage_error(key, value):
+    from genreg.data.radio import radio
+
+    try:
+        parsed = parse_params("radio", radio, {key: value})
+    except UsageError as exc:
+        assert "\n" not in str(exc) and key in str(exc)
+    else:
+        assert set(parsed) == {key}
