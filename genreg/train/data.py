@@ -17,23 +17,16 @@ from ..errors import UsageError
 
 
 def build_dataset(spec: dict[str, Any], split: str, seed: int):
-    """The data set named by ``spec["name"]`` with the rest of ``spec`` as parameters."""
+    """The data set named by ``spec["name"]`` (a registry name or ``npz:PATH``-style spec, see
+    :func:`genreg.data.load_dataset`) with the rest of ``spec`` as parameters."""
+    from ..data import load_dataset
     from ..data.base import ArrayDataset
 
     params = {k: v for k, v in spec.items() if k != "name"}
     name = spec["name"]
     try:
-        from ..data import load_dataset  # the data package's loader, once it exists
-    except ImportError:
-        load_dataset = None
-    try:
-        if load_dataset is not None:
-            dataset = load_dataset(name, split=split, seed=seed, **params)
-        else:
-            from .. import get_entry
-
-            dataset = get_entry("dataset", name).create(split=split, seed=seed, **params)
-    except TypeError as exc:
+        dataset = load_dataset(name, split=split, seed=seed, **params)
+    except TypeError as exc:  # a factory that rejects a parameter its signature seemed to allow
         raise UsageError(f"data set {name!r} rejected its parameters ({', '.join(params) or 'none'}): "
                          f"{' '.join(str(exc).split())}") from None
     if not isinstance(dataset, ArrayDataset):
