@@ -32,8 +32,8 @@ install: $(STAMP)
 # The demo trains the small built-in mlp-gan (WGAN-GP) on the ring8 Gaussian mixture for one
 # minute of wall-clock time (train.max_minutes, so it lasts a minute on any machine) and leaves
 # config.toml, metrics.jsonl, samples/*.png, checkpoints/ and summary.json in $(DEMO_OUT).
-DEMO_TRAIN ?= train.steps=20000 train.max_minutes=1 train.log_every=100 train.sample_every=500 \
-              train.checkpoint_every=2000
+DEMO_TRAIN ?= train.steps=20000 train.max_minutes=1 train.log_every=20 train.sample_every=200 \
+              train.checkpoint_every=1000
 
 demo: $(STAMP)
 	$(VENV)/bin/genreg info
