@@ -1,7 +1,10 @@
 """Adversarial losses on critic scores (raw logits / real-valued scores, shape (B,)).
 
 Each loss has ``critic(real_score, fake_score)`` (minimised by the critic) and
-``generator(fake_score)`` (minimised by the generator).
+``generator(fake_score)`` (minimised by the generator). A loss whose generator term
+also needs the critic's scores of real samples (relativistic GANs) sets
+``needs_real_score = True`` and takes ``generator(fake_score, real_score)``; the
+adversarial trainer then passes them (computed without gradient).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from ..errors import UsageError
 
 class AdversarialLoss:
     name = "?"
+    needs_real_score = False
 
     def critic(self, real_score: Tensor, fake_score: Tensor) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError

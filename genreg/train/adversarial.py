@@ -122,7 +122,13 @@ class AdversarialTrainer:
         fake = self.g(z, y_g)
         # the unwrapped critic: its parameters get no gradient from this update
         fake_score, fake_logits = self._split(self.D(fake, y_g))
-        g_terms = {"g_loss": self.loss.generator(fake_score)}
+        if getattr(self.loss, "needs_real_score", False):
+            # relativistic losses compare with real scores; those do not depend on G
+            with torch.no_grad():
+                real_score_g = self._split(self.D(real, y))[0]
+            g_terms = {"g_loss": self.loss.generator(fake_score, real_score_g)}
+        else:
+            g_terms = {"g_loss": self.loss.generator(fake_score)}
         if self.num_classes and fake_logits is not None:
             g_terms["g_aux"] = self.aux_weight * F.cross_entropy(fake_logits, y_g)
         params_g = list(self.G.parameters())
