@@ -23,8 +23,9 @@ from ._arrays import as_numpy, as_points
 
 def nearest_modes(samples, centres) -> tuple[np.ndarray, np.ndarray]:
     """``(index, distance)`` of each sample's nearest centre, both of shape (N,)."""
-    x = as_points(samples, "samples")
-    c = as_points(centres, "centres", x.shape[1])
+    x, c = as_points(samples, "samples"), as_points(centres, "centres")
+    if x.shape[1] != c.shape[1]:
+        raise UsageError(f"mode coverage: samples have {x.shape[1]} coordinates but centres have {c.shape[1]}")
     if c.shape[0] == 0:
         raise UsageError("mode coverage: centres is empty")
     d2 = ((x[:, None, :] - c[None, :, :]) ** 2).sum(-1)
