@@ -36,10 +36,10 @@ def _act(x: Tensor, name: str, negative_slope: float) -> Tensor:
     return x
 
 
-def conv1d_block_reference(x: Tensor, weight: Tensor, bias: Optional[Tensor], act: str,
-                           negative_slope: float, pool: int) -> Tensor:
+def conv1d_block_reference(x: Tensor, weight: Tensor, bias: Optional[Tensor], activation: str = "relu",
+                           negative_slope: float = 0.01, pool: int = 2) -> Tensor:
     """conv1d ("same" padding, odd kernel) + bias + activation + max-pool(pool); pool <= 1: none."""
-    y = _act(F.conv1d(x, weight, bias, padding=weight.shape[-1] // 2), act, negative_slope)
+    y = _act(F.conv1d(x, weight, bias, padding=weight.shape[-1] // 2), activation, negative_slope)
     return F.max_pool1d(y, pool) if pool > 1 else y
 
 
@@ -66,7 +66,9 @@ class ConvPoolBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         op = _conv1d_block_op()
-        y = op(x, self.conv.weight, self.conv.bias, self.activation, self.negative_slope, self.pool)
+        # keywords, so that a kernel with another argument order fails loudly instead of mixing them up
+        y = op(x, self.conv.weight, self.conv.bias, activation=self.activation,
+               negative_slope=self.negative_slope, pool=self.pool)
         expected = (x.shape[0], self.conv.out_channels, x.shape[-1] // max(self.pool, 1))
         if tuple(y.shape) != expected:  # a kernel that broke the contract must not pass silently
             raise KernelError(f"conv1d_block returned shape {tuple(y.shape)}, expected {expected}")
