@@ -98,3 +98,22 @@ class VAE(nn.Module):
         mu, logvar = self.encoder(x)
         z = reparameterise(mu, logvar, generator) if self.training else mu
         return self.decoder(z), mu, logvar
+
+
+def interpolate_latents(z0: Tensor, z1: Tensor, steps: int = 8) -> Tensor:
+    """``steps`` codes on the straight line from z0 to z1 (both ends included): (steps, latent_dim)."""
+    if steps < 2:
+        raise UsageError(f"interpolate_latents: steps must be >= 2, got {steps}")
+    z0, z1 = z0.reshape(-1), z1.reshape(-1)
+    if z0.shape != z1.shape:
+        raise UsageError(f"interpolate_latents: z0 {tuple(z0.shape)} and z1 {tuple(z1.shape)} differ in shape")
+    t = torch.linspace(0, 1, steps, dtype=z0.dtype, device=z0.device).unsqueeze(1)
+    return (1 - t) * z0 + t * z1
+
+
+@torch.no_grad()
+def latent_interpolation(encoder: VAEEncoder, decoder: VAEDecoder, x0: Tensor, x1: Tensor, steps: int = 8) -> Tensor:
+    """Decodings along the line between the mean codes of two images x0, x1 (each (C, H, W)):
+    the study's 8-step latent interpolation strip, shape (steps, C, H, W)."""
+    mu, _ = encoder(torch.stack([x0, x1]))
+    return decoder(interpolate_latents(mu[0], mu[1], steps))

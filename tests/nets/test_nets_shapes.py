@@ -219,3 +219,18 @@ def test_mlp2d_shapes_and_backward(classes):
 def test_mlp_critic_rejects_wrong_dimension():
     with pytest.raises(UsageError, match=r"\(batch, 2\)"):
         MLPCritic()(torch.rand(4, 3))
+
+
+def test_latent_interpolation_strip():
+    from genreg.nets.vae import interpolate_latents, latent_interpolation
+
+    z = interpolate_latents(torch.zeros(4), torch.ones(4) * 2, steps=5)
+    torch.testing.assert_close(z[:, 0], torch.tensor([0.0, 0.5, 1.0, 1.5, 2.0]))
+    model = VAE(image_size=16, hidden=32, latent_dim=6).eval()
+    x = torch.rand(2, 3, 16, 16)
+    strip = latent_interpolation(model.encoder, model.decoder, x[0], x[1], steps=8)
+    assert strip.shape == (8, 3, 16, 16)
+    torch.testing.assert_close(strip[0], model(x[:1])[0][0])   # the ends are the reconstructions
+    torch.testing.assert_close(strip[-1], model(x[1:])[0][0])
+    with pytest.raises(UsageError, match="steps"):
+        interpolate_latents(torch.zeros(4), torch.ones(4), steps=1)
