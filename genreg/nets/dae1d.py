@@ -1,0 +1,193 @@
+"""1-D convolutional denoising autoencoder for radio traces (the study's DAE).
+
+Encoder: four blocks of Conv1d ("same" padding) + activation + 2x max-pool, so a
+500-sample trace shrinks 500 -> 250 -> 125 -> 62 -> 31 and ends in 16 channels: the
+code is 16 vectors of length 31 (496 values, about the size of the input).
+Decoder: the mirror image, each block an upsample to the encoder's length at that
+depth (62 -> 125 -> 250 -> 500, so the odd lengths come back exactly) + Conv1d +
+activation, then a final Conv1d to one channel and a sigmoid (the traces are
+normalised to [0, 1]).
+
+Defaults (documented choices in the spirit of the study's notebooks): channels
+32, 64, 64, 16; kernel sizes 9, 9, 5, 5 (wide kernels first, where the pulse is
+resolved); ReLU. All overridable.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .. import kernels
+from ..errors import KernelError, UsageError
+from ..interfaces import Decoder, Encoder
+from ._common import activation, check_choice, check_input, check_positive, output_activation
+
+FUSABLE_ACTIVATIONS = ("relu", "leaky_relu", "none")
+
+
+def _act(x: Tensor, name: str, negative_slope: float) -> Tensor:
+    if name == "relu":
+        return F.relu(x)
+    if name == "leaky_relu":
+        return F.leaky_relu(x, negative_slope)
+    return x
+
+
+def conv1d_block_reference(x: Tensor, weight: Tensor, bias: Optional[Tensor], activation: str = "relu",
+                           negative_slope: float = 0.01, pool: int = 2) -> Tensor:
+    """conv1d ("same" padding, odd kernel) + bias + activation + max-pool(pool); pool <= 1: none."""
+    y = _act(F.conv1d(x, weight, bias, padding=weight.shape[-1] // 2), activation, negative_slope)
+    return F.max_pool1d(y, pool) if pool > 1 else y
+
+
+def _conv1d_block_op():
+    """genreg.kernels.conv1d_block where the kernels package provides it, else the reference."""
+    return getattr(kernels, "conv1d_block", None) or conv1d_block_reference
+
+
+class ConvPoolBlock(nn.Module):
+    """Conv1d + activation + max-pool, through ``genreg.kernels.conv1d_block`` when it exists.
+
+    The op's contract: ``conv1d_block(x, weight, bias, activation, negative_slope, pool)``
+    with "same" padding (kernel_size // 2, odd kernels), output length ``L // pool``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, *,
+                 activation: str = "relu", negative_slope: float = 0.01, pool: int = 2) -> None:
+        super().__init__()
+        check_choice("ConvPoolBlock", "activation", activation, FUSABLE_ACTIVATIONS)
+        if kernel_size % 2 != 1:
+            raise UsageError(f"ConvPoolBlock: kernel_size must be odd for 'same' padding, got {kernel_size}")
+        self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
+        self.activation, self.negative_slope, self.pool = activation, float(negative_slope), int(pool)
+
+    def forward(self, x: Tensor) -> Tensor:
+        op = _conv1d_block_op()
+        # keywords, so that a kernel with another argument order fails loudly instead of mixing them up
+        y = op(x, self.conv.weight, self.conv.bias, activation=self.activation,
+               negative_slope=self.negative_slope, pool=self.pool)
+        expected = (x.shape[0], self.conv.out_channels, x.shape[-1] // max(self.pool, 1))
+        if tuple(y.shape) != expected:  # a kernel that broke the contract must not pass silently
+            raise KernelError(f"conv1d_block returned shape {tuple(y.shape)}, expected {expected}")
+        return y
+
+    def extra_repr(self) -> str:
+        return f"activation={self.activation!r}, pool={self.pool}"
+
+
+def encoder_lengths(length: int, blocks: int, pool: int = 2) -> list[int]:
+    """Lengths after each pooling block: 500 -> [250, 125, 62, 31] (floor, like max-pool)."""
+    out = []
+    for _ in range(blocks):
+        length //= pool
+        out.append(length)
+    return out
+
+
+def _check_config(owner: str, length: int, channels: Sequence[int], kernel_sizes: Sequence[int]) -> None:
+    check_positive(owner, "length", length)
+    if len(channels) == 0 or len(channels) != len(kernel_sizes):
+        raise UsageError(f"{owner}: channels and kernel_sizes need the same non-zero length, got "
+                         f"{len(channels)} and {len(kernel_sizes)}")
+    for c in channels:
+        check_positive(owner, "channels", c)
+    for k in kernel_sizes:
+        if not isinstance(k, int) or k < 1 or k % 2 == 0:
+            raise UsageError(f"{owner}: kernel sizes must be odd positive integers, got {list(kernel_sizes)}")
+    if length // 2 ** len(channels) < 1:
+        raise UsageError(f"{owner}: length {length} is too short for {len(channels)} pooling blocks")
+
+
+class DAE1dEncoder(Encoder):
+    """(B, 1, length) traces -> (B, channels[-1], length // 2**blocks) codes; (B,16,31) by default."""
+
+    def __init__(self, length: int = 500, channels: Sequence[int] = (32, 64, 64, 16),
+                 kernel_sizes: Sequence[int] = (9, 9, 5, 5), activation: str = "relu",
+                 negative_slope: float = 0.01) -> None:
+        super().__init__()
+        channels, kernel_sizes = tuple(channels), tuple(kernel_sizes)
+        _check_config("DAE1dEncoder", length, channels, kernel_sizes)
+        self.input_shape = (1, length)
+        ins = (1,) + channels[:-1]
+        self.blocks = nn.Sequential(*[
+            ConvPoolBlock(i, o, k, activation=activation, negative_slope=negative_slope, pool=2)
+            for i, o, k in zip(ins, channels, kernel_sizes)
+        ])
+        self.code_shape = (channels[-1], encoder_lengths(length, len(channels))[-1])
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_input("DAE1dEncoder", x, self.input_shape)
+        return self.blocks(x)
+
+
+class UpConvBlock(nn.Module):
+    """Upsample to an exact length + Conv1d ("same") + activation."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, size: int, *,
+                 activation_name: str = "relu", negative_slope: float = 0.01, mode: str = "nearest") -> None:
+        super().__init__()
+        self.size, self.mode = size, mode
+        self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
+        self.act = activation(activation_name, negative_slope)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = F.interpolate(x, size=self.size, mode=self.mode)
+        return self.act(self.conv(x))
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}, mode={self.mode!r}"
+
+
+class DAE1dDecoder(Decoder):
+    """(B, 16, 31) codes -> (B, 1, 500) traces in [0, 1]; mirrors :class:`DAE1dEncoder`.
+
+    ``channels`` / ``kernel_sizes`` are the encoder's; the decoder's blocks run them in
+    reverse (64, 64, 32, 32 channels with kernels 5, 5, 9, 9 by default), then a final
+    Conv1d(kernel_sizes[0]) to one channel and the output activation.
+    """
+
+    def __init__(self, length: int = 500, channels: Sequence[int] = (32, 64, 64, 16),
+                 kernel_sizes: Sequence[int] = (9, 9, 5, 5), activation: str = "relu",
+                 negative_slope: float = 0.01, upsample: str = "nearest",
+                 output_activation_name: str = "sigmoid") -> None:
+        super().__init__()
+        channels, kernel_sizes = tuple(channels), tuple(kernel_sizes)
+        _check_config("DAE1dDecoder", length, channels, kernel_sizes)
+        check_choice("DAE1dDecoder", "upsample", upsample, ("nearest", "linear"))
+        self.output_shape = (1, length)
+        lengths = encoder_lengths(length, len(channels))          # [250, 125, 62, 31]
+        self.code_shape = (channels[-1], lengths[-1])
+        targets = list(reversed([length] + lengths[:-1]))         # [62, 125, 250, 500]
+        outs = tuple(reversed(channels[:-1])) + (channels[0],)    # (64, 64, 32, 32)
+        ins = (channels[-1],) + outs[:-1]
+        ks = tuple(reversed(kernel_sizes))
+        self.blocks = nn.Sequential(*[
+            UpConvBlock(i, o, k, size, activation_name=activation, negative_slope=negative_slope, mode=upsample)
+            for i, o, k, size in zip(ins, outs, ks, targets)
+        ])
+        self.head = nn.Conv1d(outs[-1], 1, kernel_sizes[0], padding=kernel_sizes[0] // 2)
+        self.out_act = output_activation(output_activation_name)
+
+    def forward(self, z: Tensor) -> Tensor:
+        check_input("DAE1dDecoder", z, self.code_shape)
+        return self.out_act(self.head(self.blocks(z)))
+
+
+class DAE1d(nn.Module):
+    """Encoder + decoder in one module: ``forward(noisy) -> recovered``; ``encode`` gives the code."""
+
+    def __init__(self, length: int = 500, channels: Sequence[int] = (32, 64, 64, 16),
+                 kernel_sizes: Sequence[int] = (9, 9, 5, 5), activation: str = "relu",
+                 negative_slope: float = 0.01, upsample: str = "nearest") -> None:
+        super().__init__()
+        self.encoder = DAE1dEncoder(length, channels, kernel_sizes, activation, negative_slope)
+        self.decoder = DAE1dDecoder(length, channels, kernel_sizes, activation, negative_slope, upsample)
+
+    def encode(self, x: Tensor) -> Tensor:
+        return self.encoder(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.decoder(self.encoder(x))
