@@ -29,6 +29,13 @@ $(STAMP): $(PY) $(SOURCES)
 
 install: $(STAMP)
 
+# The example third-party plugin, installed like any plugin package; `make test` runs its tests.
+PLUGINS     := plugins/genreg-relgan
+PLUGIN_STAMP := $(VENV)/.genreg-plugins-installed
+$(PLUGIN_STAMP): $(STAMP) $(foreach p,$(PLUGINS),$(p)/pyproject.toml)
+	$(PIP) install --no-build-isolation --no-deps $(foreach p,$(PLUGINS),-e $(p))
+	@touch $(PLUGIN_STAMP)
+
 # The demo trains the small built-in mlp-gan (WGAN-GP) on the ring8 Gaussian mixture for one
 # minute of wall-clock time (train.max_minutes, so it lasts a minute on any machine) and leaves
 # config.toml, metrics.jsonl, samples/*.png, checkpoints/ and summary.json in $(DEMO_OUT).
@@ -42,7 +49,7 @@ demo: $(STAMP)
 	$(VENV)/bin/genreg train mlp-gan data=ring8 $(DEMO_TRAIN) --out $(DEMO_OUT)
 	@echo "demo run: $(DEMO_OUT) (metrics.jsonl, samples/, checkpoints/)"
 
-test: $(STAMP)
+test: $(PLUGIN_STAMP)
 	GENREG_EXPECT_EXT=$${GENREG_EXPECT_EXT-1} $(PY) -m pytest $(PYTEST_ARGS)
 
 test-slow: $(STAMP)

@@ -38,8 +38,12 @@ def genreg_register_models(register):
 
 @hookspec
 def genreg_register_losses(register):
-    """Register losses: adversarial losses (``bce``, ``wasserstein``, ...) and
-    reconstruction losses.
+    """Register adversarial losses (``bce``, ``wasserstein``, ...).
+
+    A loss factory returns an object with ``critic(real_score, fake_score)`` and
+    ``generator(fake_score)``, both scalar tensors to minimise (see
+    genreg.losses.adversarial; set ``needs_real_score = True`` to get
+    ``generator(fake_score, real_score)``).
     """
 
 
@@ -52,9 +56,17 @@ def genreg_register_penalties(register):
 
 @hookspec
 def genreg_register_datasets(register):
-    """Register data sets: simulators and loaders selectable by name from the CLI."""
+    """Register data sets: simulators and loaders selectable by name from the CLI.
+
+    A data-set factory is called ``factory(split="train", seed=0, **params)`` and returns a
+    genreg.data.base.ArrayDataset (items ``x``, optional ``target`` and ``y``).
+    """
 
 
 @hookspec
 def genreg_register_metrics(register):
-    """Register evaluation metrics used by ``genreg eval``."""
+    """Register evaluation metrics used by ``genreg eval``.
+
+    A metric entry's factory is the metric function itself: ``create("metric", name,
+    **inputs)`` computes it.
+    """
