@@ -8,6 +8,11 @@
 TORCH_LIBRARY(genreg, m) {
   // x_hat = eps * real + (1 - eps) * fake, eps one per sample (shape (B,)).
   m.def("gp_interpolate(Tensor real, Tensor fake, Tensor eps) -> Tensor");
+  // Per-sample penalty on critic gradients, norm over all non-batch dims, shape (B,):
+  // mode "gp": (||g|| - center)^2; mode "div": ||g||^p.
+  m.def("grad_penalty(Tensor grads, str mode, float center, float p) -> Tensor");
+  // d(sum grad_out * grad_penalty(grads)) / d grads; recomputes the norms.
+  m.def("grad_penalty_backward(Tensor grad_out, Tensor grads, str mode, float center, float p) -> Tensor");
 }
 
 #define GENREG_STR2(x) #x

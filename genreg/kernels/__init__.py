@@ -12,6 +12,7 @@ Set it with ``GENREG_KERNELS=auto|fused|reference``, :func:`set_backend`, or the
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from typing import Iterator
 
@@ -109,10 +110,18 @@ def grad_penalty(grads: Tensor, mode: str = "gp", center: float = 1.0, p: float 
 
     ``grads`` of any rank >= 1 with the batch first, typically from
     ``torch.autograd.grad(..., create_graph=True)``; returns shape ``(B,)``.
+
+    Differentiable any number of times. Where a sample's gradient is all zeros its
+    penalty's gradient is 0 (never NaN), on both paths for ``gp`` and, for ``div``,
+    on the fused path (the reference gives NaN there when p < 2).
     """
     _check_per_sample("grad_penalty", grads, {}, {})
     if mode not in reference.GRAD_PENALTY_MODES:
         raise ValueError(f"grad_penalty: unknown mode {mode!r}; modes are {', '.join(reference.GRAD_PENALTY_MODES)}")
+    if not (math.isfinite(center) and math.isfinite(p)):
+        raise ValueError(f"grad_penalty: center and p must be finite, got center={center}, p={p}")
+    if mode == "div" and p <= 0:
+        raise ValueError(f"grad_penalty: mode div needs p > 0, got p={p}")
     if resolve("grad_penalty", grads.device.type) == "fused":
         return torch.ops.genreg.grad_penalty(grads, mode, float(center), float(p))
     return reference.grad_penalty(grads, mode, center, p)
