@@ -1,11 +1,5 @@
-// CPU kernels for genreg::grad_penalty and genreg::grad_penalty_backward.
-//
-// Per sample b with s = sum g_b^2 over all non-batch elements:
-//   gp:  out = (sqrt(s) - center)^2        d/dg = 2 (1 - center/sqrt(s)) g   (0 where s == 0)
-//   div: out = s^(p/2)                     d/dg = p s^(p/2 - 1) g            (0 where s == 0)
-// Where s == 0 the sample's gradient is all zeros, so any finite coefficient
-// gives dg = 0; we use 0 and never produce NaN (reference: vector_norm's backward
-// also gives 0 at a zero norm).
+// CPU kernels for genreg::grad_penalty and genreg::grad_penalty_backward (the math
+// is in ../grad_penalty_math.h). Sums of squares are taken in double.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
@@ -15,6 +9,7 @@
 #include <cmath>
 #include <vector>
 
+#include "../grad_penalty_math.h"
 #include "loops.h"
 
 namespace genreg {
@@ -73,35 +68,6 @@ std::vector<double> per_sample_sumsq(const scalar_t* x, int64_t batch, int64_t n
   return s;
 }
 
-struct PenaltyMode {
-  bool gp;
-  double center;
-  double p;
-
-  double value(double s) const {
-    if (gp) {
-      const double d = std::sqrt(s) - center;
-      return d * d;
-    }
-    return std::pow(s, 0.5 * p);
-  }
-  // d value / d g = coefficient(s) * g
-  double coefficient(double s) const {
-    if (s <= 0.0) return 0.0;
-    if (gp) return 2.0 * (1.0 - center / std::sqrt(s));
-    return p * std::pow(s, 0.5 * p - 1.0);
-  }
-};
-
-PenaltyMode parse_mode(c10::string_view mode, double center, double p, const char* op) {
-  const bool gp = mode == c10::string_view("gp");
-  TORCH_CHECK(gp || mode == c10::string_view("div"), op, ": unknown mode '", std::string(mode.data(), mode.size()),
-              "'; modes are gp, div");
-  TORCH_CHECK(gp || p > 0, op, ": mode div needs p > 0, got p=", p);
-  TORCH_CHECK(std::isfinite(center) && std::isfinite(p), op, ": center and p must be finite");
-  return {gp, center, p};
-}
-
 void check_grads(const at::Tensor& grads, const char* op) {
   TORCH_CHECK(grads.dim() >= 1, op, ": grads must have a batch dimension, got a 0-d tensor");
   TORCH_CHECK(at::isFloatingType(grads.scalar_type()), op, ": grads must be floating point, got ",
@@ -111,7 +77,7 @@ void check_grads(const at::Tensor& grads, const char* op) {
 
 at::Tensor grad_penalty_cpu(const at::Tensor& grads, c10::string_view mode, double center, double p) {
   check_grads(grads, "grad_penalty");
-  const PenaltyMode pm = parse_mode(mode, center, p, "grad_penalty");
+  const auto pm = parse_penalty_mode<double>(mode, center, p, "grad_penalty");
   auto g = grads.contiguous();
   const int64_t batch = g.size(0);
   const int64_t n = batch == 0 ? 0 : g.numel() / batch;
@@ -137,7 +103,7 @@ void scale_row(const scalar_t* x, double a, scalar_t* out, int64_t n) {
 at::Tensor grad_penalty_backward_cpu(const at::Tensor& grad_out, const at::Tensor& grads, c10::string_view mode,
                                      double center, double p) {
   check_grads(grads, "grad_penalty_backward");
-  const PenaltyMode pm = parse_mode(mode, center, p, "grad_penalty_backward");
+  const auto pm = parse_penalty_mode<double>(mode, center, p, "grad_penalty_backward");
   TORCH_CHECK(grad_out.dim() == 1 && grad_out.size(0) == grads.size(0),
               "grad_penalty_backward: grad_out must have shape (", grads.size(0), ",), got ", grad_out.sizes());
   TORCH_CHECK(grad_out.scalar_type() == grads.scalar_type(), "grad_penalty_backward: grad_out has dtype ",
