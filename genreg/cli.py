@@ -17,7 +17,7 @@ import sys
 from ._version import __version__
 from .errors import GenregError
 
-COMMANDS = ("list", "plugins", "info")
+COMMANDS = ("list", "plugins", "info", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,6 +1,8 @@
 // CUDA kernel for genreg::gp_interpolate: out = fake + eps[b] * (real - fake),
 // float32 accumulation for half and bfloat16 inputs.
-#include <ATen/ATen.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/empty_like.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <c10/cuda/CUDAStream.h>

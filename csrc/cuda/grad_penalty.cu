@@ -8,7 +8,9 @@
 // long samples each sample is split over `chunks` blocks: a reduction kernel writes
 // partial sums, then a second kernel finishes (forward) or scales (backward).
 // Threads stride through a sample, so the loads of a warp are coalesced.
-#include <ATen/ATen.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/empty_like.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <c10/cuda/CUDAStream.h>

@@ -30,6 +30,9 @@ def _cxx_standard(cpp_extension) -> str:
     return "-std=c++20" if "-std=c++20" in inspect.getsource(cpp_extension) else "-std=c++17"
 
 
+# nvcc parses torch's headers twice per file (host and device): about a minute per
+# file on a 2-core machine, so this runs with the slow tests (`pytest -m slow`).
+@pytest.mark.slow
 def test_every_cu_file_compiles(tmp_path):
     nvcc = _nvcc()
     if nvcc is None:

@@ -1,0 +1,171 @@
+"""Benchmark cases for genreg's fused kernels, shared by benchmarks/ (pytest-benchmark)
+and `genreg bench` (torch.utils.benchmark).
+
+Every case builds its inputs once and offers up to three implementations of the same
+work: ``reference`` (eager PyTorch), ``compiled`` (torch.compile of the reference,
+where it compiles) and ``fused`` (genreg's kernels). :func:`check` compares an
+implementation's results with the reference before anything is timed. ``bytes`` is
+the least memory traffic the work needs, for the effective bandwidth.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from . import kernels
+from .kernels import reference
+
+IMAGE_SIZES = [(64, 3, 128, 128), (256, 3, 64, 64)]
+TRACE_SIZES = [(256, 1, 500), (4096, 1, 500)]
+SMALL_IMAGE_SIZES = [(4, 3, 16, 16)]
+SMALL_TRACE_SIZES = [(8, 1, 50)]
+# (in_channels, out_channels, kernel): the denoiser's first layer and a wider one.
+CONV_LAYERS = [(1, 16, 9), (16, 32, 9), (64, 64, 9)]
+
+IMPLS = ("reference", "compiled", "fused")
+
+
+@dataclass
+class Case:
+    op: str
+    size: str
+    bytes: int
+    run: dict[str, Callable[[], object]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # impl -> why not available
+    tol: dict = field(default_factory=lambda: dict(rtol=1e-4, atol=1e-5))
+
+    @property
+    def group(self) -> str:
+        return f"{self.op} {self.size}"
+
+
+def _shape(s) -> str:
+    return "x".join(str(d) for d in s)
+
+
+def _compile(fn, case: Case):
+    """torch.compile(fn), or None with the reason recorded in case.skipped."""
+    try:
+        compiled = torch.compile(fn, dynamic=False)
+        return compiled
+    except Exception as exc:  # pragma: no cover - depends on the torch build
+        case.skipped["compiled"] = f"torch.compile failed: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+        return None
+
+
+def _fused_available(op: str, case: Case) -> bool:
+    if kernels.has_kernel(op, "cpu"):
+        return True
+    case.skipped["fused"] = f"no fused CPU kernel: {kernels.extension_state().error or 'op missing'}"
+    return False
+
+
+def grad_penalty_case(shape, mode: str = "gp") -> Case:
+    """Penalty forward + backward to the gradient tensor (what the critic step needs)."""
+    g = torch.randn(shape).requires_grad_(True)
+    n = g.numel()
+    case = Case(f"grad_penalty[{mode}] fwd+bwd", _shape(shape), bytes=3 * n * g.element_size())
+
+    def with_fn(fn):
+        def step():
+            (d,) = torch.autograd.grad(fn(g, mode).sum(), g)
+            return d
+        return step
+
+    case.run["reference"] = with_fn(reference.grad_penalty)
+    compiled = _compile(reference.grad_penalty, case)
+    if compiled is not None:
+        case.run["compiled"] = with_fn(compiled)
+    if _fused_available("grad_penalty", case):
+        case.run["fused"] = with_fn(lambda x, m: torch.ops.genreg.grad_penalty(x, m, 1.0, 6.0))
+    return case
+
+
+def gp_interpolate_case(shape) -> Case:
+    real, fake, eps = torch.randn(shape), torch.randn(shape), torch.rand(shape[0])
+    case = Case("gp_interpolate fwd", _shape(shape), bytes=3 * real.numel() * real.element_size(),
+                tol=dict(rtol=1e-6, atol=1e-6))
+    case.run["reference"] = lambda: reference.gp_interpolate(real, fake, eps)
+    compiled = _compile(reference.gp_interpolate, case)
+    if compiled is not None:
+        case.run["compiled"] = lambda: compiled(real, fake, eps)
+    if _fused_available("gp_interpolate", case):
+        case.run["fused"] = lambda: torch.ops.genreg.gp_interpolate(real, fake, eps)
+    return case
+
+
+def conv1d_block_case(shape, layer) -> Case:
+    """Block forward + backward to input, weight and bias (a training step's work)."""
+    cin, cout, k = layer
+    batch, _, length = shape
+    x = torch.randn(batch, cin, length).requires_grad_(True)
+    w = (torch.randn(cout, cin, k) / math.sqrt(cin * k)).requires_grad_(True)
+    b = torch.randn(cout).mul_(0.1).requires_grad_(True)
+    elem = x.element_size()
+    # read x twice (forward, weight gradient), write its gradient; write y, read dy
+    traffic = (3 * x.numel() + 2 * batch * cout * (length // 2)) * elem
+    case = Case("conv1d_block fwd+bwd", f"{batch}x{cin}x{length} k{k}->{cout}", bytes=traffic)
+
+    def with_fn(fn):
+        def step():
+            y = fn(x, w, b)
+            return (y, *torch.autograd.grad(y.sum(), (x, w, b)))
+        return step
+
+    ref = lambda x_, w_, b_: reference.conv1d_block(x_, w_, b_, "leaky_relu", 0.2, True)
+    case.run["reference"] = with_fn(ref)
+    compiled = _compile(ref, case)
+    if compiled is not None:
+        case.run["compiled"] = with_fn(compiled)
+    if _fused_available("conv1d_block_forward", case):
+        case.run["fused"] = with_fn(
+            lambda x_, w_, b_: torch.ops.genreg.conv1d_block_forward(x_, w_, b_, "leaky_relu", 0.2, True)[0])
+    return case
+
+
+def cases(quick: bool = False, small: bool = False) -> list[Case]:
+    """All benchmark cases. ``small``: tiny sizes (correctness runs); ``quick``: the
+    smaller of the issue's sizes only."""
+    images = SMALL_IMAGE_SIZES if small else IMAGE_SIZES[1:] if quick else IMAGE_SIZES
+    traces = SMALL_TRACE_SIZES if small else TRACE_SIZES[:1] if quick else TRACE_SIZES
+    out = []
+    for s in images + traces:
+        out.append(grad_penalty_case(s, "gp"))
+    for s in traces:
+        out.append(grad_penalty_case(s, "div"))
+    for s in images:
+        out.append(gp_interpolate_case(s))
+    for s in traces:
+        for layer in CONV_LAYERS[:2] if (quick or small) else CONV_LAYERS:
+            out.append(conv1d_block_case(s, layer))
+    return out
+
+
+def _flatten(result):
+    if isinstance(result, (tuple, list)):
+        return [t for r in result for t in _flatten(r)]
+    return [result]
+
+
+def check(case: Case, impl: str) -> None:
+    """Raise AssertionError unless ``impl``'s results match the reference's."""
+    expected = _flatten(case.run["reference"]())
+    got = _flatten(case.run[impl]())
+    assert len(got) == len(expected), f"{case.group} {impl}: {len(got)} results, expected {len(expected)}"
+    for i, (a, b) in enumerate(zip(got, expected)):
+        torch.testing.assert_close(a, b, **case.tol, msg=lambda m: f"{case.group} {impl} result {i}: {m}")
+
+
+def copy_bandwidth(nbytes: int = 256 * 2**20, min_run_time: float = 0.5) -> float:
+    """The machine's memory bandwidth in bytes/s, from a large tensor copy
+    (read + write: 2 x nbytes moved)."""
+    from torch.utils.benchmark import Timer
+
+    src = torch.empty(nbytes // 4, dtype=torch.float32).uniform_()
+    dst = torch.empty_like(src)
+    t = Timer("dst.copy_(src)", globals={"dst": dst, "src": src}).blocked_autorange(min_run_time=min_run_time)
+    return 2 * nbytes / t.median
