@@ -20,16 +20,18 @@ def _machine() -> str:
     return f"{cpu}, {os.cpu_count()} logical CPUs"
 
 
-def run_benchmarks(quick: bool = False, compile: bool = True) -> dict:
+def run_benchmarks(quick: bool = False, compile: bool = True, small: bool = False,
+                   min_run_time: float | None = None) -> dict:
+    """Check then time every case. ``small``: tiny sizes (for tests)."""
     import torch
     from torch.utils.benchmark import Timer
 
     from . import benchmarking, kernels
 
-    min_time = 0.2 if quick else 1.0
-    bandwidth = benchmarking.copy_bandwidth(min_run_time=min_time)
+    min_time = min_run_time if min_run_time is not None else 0.2 if quick else 1.0
+    bandwidth = benchmarking.copy_bandwidth(nbytes=(8 if small else 256) * 2**20, min_run_time=min_time)
     rows = []
-    for case in benchmarking.cases(quick=quick):
+    for case in benchmarking.cases(quick=quick, small=small):
         if not compile and "compiled" in case.run:
             del case.run["compiled"]
             case.skipped["compiled"] = "skipped (--no-compile)"

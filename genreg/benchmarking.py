@@ -156,8 +156,13 @@ def check(case: Case, impl: str) -> None:
     expected = _flatten(case.run["reference"]())
     got = _flatten(case.run[impl]())
     assert len(got) == len(expected), f"{case.group} {impl}: {len(got)} results, expected {len(expected)}"
+    # Relative to each result's largest magnitude: float32 sums of ~1e5 terms (the
+    # weight gradient over batch x length) differ in order between implementations.
     for i, (a, b) in enumerate(zip(got, expected)):
-        torch.testing.assert_close(a, b, **case.tol, msg=lambda m: f"{case.group} {impl} result {i}: {m}")
+        assert a.shape == b.shape and a.dtype == b.dtype, f"{case.group} {impl} result {i}: {a.shape}/{a.dtype}"
+        err = (a.double() - b.double()).abs().max().item() if b.numel() else 0.0
+        bound = case.tol["atol"] + case.tol["rtol"] * (b.double().abs().max().item() if b.numel() else 0.0)
+        assert err <= bound, f"{case.group} {impl} result {i}: max error {err:.3g} > {bound:.3g}"
 
 
 def copy_bandwidth(nbytes: int = 256 * 2**20, min_run_time: float = 0.5) -> float:
