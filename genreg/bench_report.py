@@ -47,7 +47,9 @@ def run_benchmarks(quick: bool = False, compile: bool = True, small: bool = Fals
             except Exception as exc:
                 row["skipped"][impl] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:150]}"
                 continue
-            t = Timer("fn()", globals={"fn": case.run[impl]}).blocked_autorange(min_run_time=min_time)
+            # Timer runs single-threaded unless told otherwise
+            t = Timer("fn()", globals={"fn": case.run[impl]}, num_threads=torch.get_num_threads())
+            t = t.blocked_autorange(min_run_time=min_time)
             row["us"][impl] = t.median * 1e6
         rows.append(row)
     return {

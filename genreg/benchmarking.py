@@ -50,8 +50,13 @@ def _shape(s) -> str:
 def _compile(fn, case: Case):
     """torch.compile(fn), or None with the reason recorded in case.skipped."""
     try:
-        compiled = torch.compile(fn, dynamic=False)
-        return compiled
+        import torch._dynamo
+
+        # one compiled graph per size and mode: more than dynamo's default of 8
+        for name in ("recompile_limit", "cache_size_limit"):
+            if hasattr(torch._dynamo.config, name):
+                setattr(torch._dynamo.config, name, max(64, getattr(torch._dynamo.config, name)))
+        return torch.compile(fn, dynamic=False)
     except Exception as exc:  # pragma: no cover - depends on the torch build
         case.skipped["compiled"] = f"torch.compile failed: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
         return None
@@ -172,5 +177,6 @@ def copy_bandwidth(nbytes: int = 256 * 2**20, min_run_time: float = 0.5) -> floa
 
     src = torch.empty(nbytes // 4, dtype=torch.float32).uniform_()
     dst = torch.empty_like(src)
-    t = Timer("dst.copy_(src)", globals={"dst": dst, "src": src}).blocked_autorange(min_run_time=min_run_time)
+    t = Timer("dst.copy_(src)", globals={"dst": dst, "src": src}, num_threads=torch.get_num_threads())
+    t = t.blocked_autorange(min_run_time=min_run_time)
     return 2 * nbytes / t.median

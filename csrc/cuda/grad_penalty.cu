@@ -2,7 +2,7 @@
 // ../grad_penalty_math.h). float32 accumulation for half/bfloat16/float inputs,
 // float64 for double.
 //
-// Layout: grid (chunks, B). With enough samples to fill the GPU, chunks == 1: one
+// Layout: grid (B, chunks). With enough samples to fill the GPU, chunks == 1: one
 // block per sample reduces it and, in the backward, scales it in the same kernel
 // (the second read of the sample hits L2) -- one launch per direction. With few
 // long samples each sample is split over `chunks` blocks: a reduction kernel writes
@@ -55,14 +55,14 @@ __device__ acc_t chunk_sumsq(const scalar_t* __restrict__ row, int64_t begin, in
 template <typename scalar_t, typename acc_t>
 __global__ void sumsq_kernel(const scalar_t* __restrict__ g, int64_t n, int64_t chunk_len,
                              PenaltyMode<acc_t> mode, acc_t* __restrict__ partial, scalar_t* __restrict__ out) {
-  const int64_t b = blockIdx.y, c = blockIdx.x;
+  const int64_t b = blockIdx.x, c = blockIdx.y;
   const int64_t begin = c * chunk_len, end = min(n, begin + chunk_len);
   const acc_t s = chunk_sumsq<scalar_t, acc_t>(g + b * n, begin, end);
   if (threadIdx.x != 0) return;
-  if (gridDim.x == 1) {
+  if (gridDim.y == 1) {
     out[b] = static_cast<scalar_t>(mode.value(s));
   } else {
-    partial[b * gridDim.x + c] = s;
+    partial[b * gridDim.y + c] = s;
   }
 }
 
@@ -82,14 +82,14 @@ __global__ void backward_kernel(const scalar_t* __restrict__ grad_out, const sca
                                 int64_t chunk_len, PenaltyMode<acc_t> mode, const acc_t* __restrict__ partial,
                                 scalar_t* __restrict__ out) {
   __shared__ acc_t coef;
-  const int64_t b = blockIdx.y, c = blockIdx.x;
+  const int64_t b = blockIdx.x, c = blockIdx.y;
   const int64_t begin = c * chunk_len, end = min(n, begin + chunk_len);
   const scalar_t* row = g + b * n;
   acc_t s = 0;
   if (partial == nullptr) {
     s = chunk_sumsq<scalar_t, acc_t>(row, 0, n);
   } else if (threadIdx.x == 0) {
-    for (int64_t k = 0; k < gridDim.x; ++k) s += partial[b * gridDim.x + k];
+    for (int64_t k = 0; k < gridDim.y; ++k) s += partial[b * gridDim.y + k];
   }
   if (threadIdx.x == 0) coef = static_cast<acc_t>(grad_out[b]) * mode.coefficient(s);
   __syncthreads();
@@ -105,7 +105,7 @@ void check_grads(const at::Tensor& grads, const char* op) {
   TORCH_CHECK(at::isFloatingType(grads.scalar_type()), op, ": grads must be floating point, got ",
               grads.scalar_type());
   TORCH_CHECK(grads.is_cuda(), op, ": the CUDA kernel got a tensor on ", grads.device());
-  TORCH_CHECK(grads.size(0) <= 65535, op, ": at most 65535 samples per call on CUDA, got ", grads.size(0));
+  TORCH_CHECK(grads.size(0) <= 2147483647LL, op, ": at most 2^31 - 1 samples per call on CUDA, got ", grads.size(0));
 }
 
 at::Tensor grad_penalty_cuda(const at::Tensor& grads, c10::string_view mode, double center, double p) {
@@ -127,7 +127,7 @@ at::Tensor grad_penalty_cuda(const at::Tensor& grads, c10::string_view mode, dou
       partial = at::empty({batch * split.chunks}, g.options().dtype(c10::CppTypeToScalarType<acc_t>::value));
       partial_ptr = partial.data_ptr<acc_t>();
     }
-    const dim3 grid(split.chunks, batch);
+    const dim3 grid(batch, split.chunks);
     sumsq_kernel<scalar_t, acc_t><<<grid, kThreads, 0, stream>>>(g.data_ptr<scalar_t>(), n, split.chunk_len, pm,
                                                                  partial_ptr, out.data_ptr<scalar_t>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
@@ -162,7 +162,7 @@ at::Tensor grad_penalty_backward_cuda(const at::Tensor& grad_out, const at::Tens
     const auto pm = parse_penalty_mode<acc_t>(mode, center, p, "grad_penalty_backward");
     at::Tensor partial;
     acc_t* partial_ptr = nullptr;
-    const dim3 grid(split.chunks, batch);
+    const dim3 grid(batch, split.chunks);
     if (split.chunks > 1) {
       partial = at::empty({batch * split.chunks}, g.options().dtype(c10::CppTypeToScalarType<acc_t>::value));
       partial_ptr = partial.data_ptr<acc_t>();
