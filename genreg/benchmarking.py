@@ -36,6 +36,9 @@ class Case:
     bytes: int
     run: dict[str, Callable[[], object]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # impl -> why not available
+    # impl -> the same work on float64 copies of the inputs, checked instead of `run`
+    # where float32 results may legitimately differ (see conv1d_block_case)
+    check_run: dict[str, Callable[[], object]] = field(default_factory=dict)
     tol: dict = field(default_factory=lambda: dict(rtol=1e-4, atol=1e-5))
 
     @property
@@ -115,20 +118,27 @@ def conv1d_block_case(shape, layer) -> Case:
     traffic = (3 * x.numel() + 2 * batch * cout * (length // 2)) * elem
     case = Case("conv1d_block fwd+bwd", f"{batch}x{cin}x{length} k{k}->{cout}", bytes=traffic)
 
-    def with_fn(fn):
+    def with_fn(fn, x, w, b):
         def step():
             y = fn(x, w, b)
             return (y, *torch.autograd.grad(y.sum(), (x, w, b)))
         return step
 
     ref = lambda x_, w_, b_: reference.conv1d_block(x_, w_, b_, "leaky_relu", 0.2, True)
-    case.run["reference"] = with_fn(ref)
+    fused = lambda x_, w_, b_: torch.ops.genreg.conv1d_block_forward(x_, w_, b_, "leaky_relu", 0.2, True)[0]
+    case.run["reference"] = with_fn(ref, x, w, b)
     compiled = _compile(ref, case)
     if compiled is not None:
-        case.run["compiled"] = with_fn(compiled)
+        case.run["compiled"] = with_fn(compiled, x, w, b)
     if _fused_available("conv1d_block_forward", case):
-        case.run["fused"] = with_fn(
-            lambda x_, w_, b_: torch.ops.genreg.conv1d_block_forward(x_, w_, b_, "leaky_relu", 0.2, True)[0])
+        case.run["fused"] = with_fn(fused, x, w, b)
+        # In float32 the fused loop and oneDNN round z differently, so where the two
+        # values of a pooled pair are within rounding of each other they can pick
+        # different winners and route that output's gradient to the other position
+        # (seen about once per 10^7 pairs). The check therefore runs in float64.
+        x64, w64, b64 = (t.detach().double().requires_grad_(True) for t in (x, w, b))
+        case.check_run["reference"] = with_fn(ref, x64, w64, b64)
+        case.check_run["fused"] = with_fn(fused, x64, w64, b64)
     return case
 
 
@@ -145,7 +155,9 @@ def cases(quick: bool = False, small: bool = False) -> list[Case]:
     for s in images:
         out.append(gp_interpolate_case(s))
     for s in traces:
-        for layer in CONV_LAYERS[:2] if (quick or small) else CONV_LAYERS:
+        # the 64-channel layer only on the smaller batch: it takes ~30 s a call at 4096
+        wide = not (quick or small) and s[0] <= 256
+        for layer in CONV_LAYERS if wide else CONV_LAYERS[:2]:
             out.append(conv1d_block_case(s, layer))
     return out
 
@@ -158,8 +170,9 @@ def _flatten(result):
 
 def check(case: Case, impl: str) -> None:
     """Raise AssertionError unless ``impl``'s results match the reference's."""
-    expected = _flatten(case.run["reference"]())
-    got = _flatten(case.run[impl]())
+    runs = case.check_run if impl in case.check_run else case.run
+    expected = _flatten(runs["reference"]())
+    got = _flatten(runs[impl]())
     assert len(got) == len(expected), f"{case.group} {impl}: {len(got)} results, expected {len(expected)}"
     # Relative to each result's largest magnitude: float32 sums of ~1e5 terms (the
     # weight gradient over batch x length) differ in order between implementations.

@@ -75,25 +75,38 @@ def test_fused_backend_with_disabled_extension_is_a_clear_error():
     assert "GENREG_KERNELS=fused but grad_penalty cannot run fused: disabled by GENREG_DISABLE_EXT" in done.stderr
 
 
-def test_info_reports_extension_truthfully():
-    info = json.loads(run_python(["-m", "genreg.cli", "info", "--json"]))
+def test_info_reports_extension_truthfully(capsys):
+    from genreg.cli import main
+
+    assert main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
     state = kernels.extension_state()
     assert info["extension"]["loaded"] == state.loaded
     if state.loaded:
-        for op in ("gp_interpolate", "grad_penalty", "grad_penalty_backward"):
+        for op in ("gp_interpolate", "grad_penalty", "grad_penalty_backward", "conv1d_block_forward"):
             assert info["fused_ops"][op]["cpu"] is True
             assert info["fused_ops"][op]["cuda"] == kernels.has_kernel(op, "cuda")
-        text = run_python(["-m", "genreg.cli", "info"])
+        assert main(["info"]) == 0
+        text = capsys.readouterr().out
         assert "extension    loaded from" in text and "grad_penalty" in text
     else:
         assert info["fused_ops"] == {}
 
 
+INFO_BOTH = """
+from genreg.cli import main
+main(["info", "--json"])
+print("=====")
+main(["info"])
+"""
+
+
 def test_info_with_disabled_extension():
-    info = json.loads(run_python(["-m", "genreg.cli", "info", "--json"], GENREG_DISABLE_EXT="1"))
+    out = run_python(INFO_BOTH, GENREG_DISABLE_EXT="1")
+    as_json, text = out.split("=====")
+    info = json.loads(as_json)
     assert info["extension"]["loaded"] is False
     assert info["extension"]["error"] == "disabled by GENREG_DISABLE_EXT"
     assert info["fused_ops"] == {}
-    text = run_python(["-m", "genreg.cli", "info"], GENREG_DISABLE_EXT="1")
     assert "extension    not loaded: disabled by GENREG_DISABLE_EXT" in text
     assert "reference path" in text
