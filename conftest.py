@@ -7,7 +7,7 @@ def pytest_collection_modifyitems(config, items):
     markexpr = config.getoption("-m") or ""
     if "slow" in markexpr:
         return
-    skip_slow = pytest.mark.skip(reason="slow training run: run with `make test-slow` or `pytest -m slow`")
+    skip_slow = pytest.mark.skip(reason="slow test (a training run or an nvcc compile): run with `make test-slow` or `pytest -m slow`")
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip_slow)

@@ -8,6 +8,19 @@
 TORCH_LIBRARY(genreg, m) {
   // x_hat = eps * real + (1 - eps) * fake, eps one per sample (shape (B,)).
   m.def("gp_interpolate(Tensor real, Tensor fake, Tensor eps) -> Tensor");
+  // Per-sample penalty on critic gradients, norm over all non-batch dims, shape (B,):
+  // mode "gp": (||g|| - center)^2; mode "div": ||g||^p.
+  m.def("grad_penalty(Tensor grads, str mode, float center, float p) -> Tensor");
+  // d(sum grad_out * grad_penalty(grads)) / d grads; recomputes the norms.
+  m.def("grad_penalty_backward(Tensor grad_out, Tensor grads, str mode, float center, float p) -> Tensor");
+  // y = max_pool1d(act(conv1d(x, weight, 'same') + bias), 2) (pool optional); act is
+  // relu, leaky_relu or none. Also returns a uint8 code per output (which of the
+  // pooled pair won, and whether its pre-activation was > 0) for the backward.
+  m.def("conv1d_block_forward(Tensor x, Tensor weight, Tensor? bias, str activation, float negative_slope, "
+        "bool pool) -> (Tensor, Tensor)");
+  // Gradients of the block w.r.t. x, weight and bias (bias: empty when has_bias is false).
+  m.def("conv1d_block_backward(Tensor grad_out, Tensor x, Tensor weight, Tensor code, str activation, "
+        "float negative_slope, bool pool, bool has_bias) -> (Tensor, Tensor, Tensor)");
 }
 
 #define GENREG_STR2(x) #x

@@ -1,9 +1,12 @@
 // CUDA kernel for genreg::gp_interpolate: out = fake + eps[b] * (real - fake),
 // float32 accumulation for half and bfloat16 inputs.
-#include <ATen/ATen.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/empty_like.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
-#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAStream.h>
+#include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/library.h>
 
@@ -44,7 +47,7 @@ at::Tensor gp_interpolate_cuda(const at::Tensor& real, const at::Tensor& fake, c
   const int threads = 256;
   const int64_t blocks = std::min<int64_t>((numel + threads - 1) / threads, 65535LL * 8);
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, r.scalar_type(), "gp_interpolate_cuda", [&] {
-    gp_interpolate_kernel<scalar_t><<<blocks, threads, 0, at::cuda::getCurrentCUDAStream()>>>(
+    gp_interpolate_kernel<scalar_t><<<blocks, threads, 0, c10::cuda::getCurrentCUDAStream()>>>(
         r.data_ptr<scalar_t>(), f.data_ptr<scalar_t>(), e.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),
         numel, per_sample);
   });

@@ -1,6 +1,6 @@
 """Fake-tensor and autograd rules for the ops in genreg._C.
 
-Imported only once the extension has loaded. Backward formulas are written with
+Imported only once the extension has loaded. Backward formulas are fused ops or plain
 differentiable torch ops, so double backward (needed by gradient penalties) works.
 """
 
@@ -10,7 +10,8 @@ import torch
 
 from .reference import per_sample_view
 
-OPS = ("gp_interpolate",)
+OPS = ("gp_interpolate", "grad_penalty", "grad_penalty_backward", "conv1d_block_forward",
+       "conv1d_block_backward")
 
 
 @torch.library.register_fake("genreg::gp_interpolate")
@@ -38,3 +39,186 @@ def _gp_interpolate_backward(ctx, grad):
 torch.library.register_autograd(
     "genreg::gp_interpolate", _gp_interpolate_backward, setup_context=_gp_interpolate_setup
 )
+
+
+# --- grad_penalty -----------------------------------------------------------------
+# The forward kernel computes the per-sample penalty; its backward is a second op,
+# grad_penalty_backward, whose result flows into `grads` -- and from there into the
+# critic's parameters through the create_graph=True graph that produced `grads`.
+# grad_penalty_backward has its own autograd formula (plain torch ops, so itself
+# differentiable): the penalty can be differentiated twice or more.
+
+
+@torch.library.register_fake("genreg::grad_penalty")
+def _grad_penalty_fake(grads, mode, center, p):
+    torch._check(grads.dim() >= 1, lambda: "grad_penalty: grads needs a batch dimension")
+    return grads.new_empty((grads.shape[0],))
+
+
+@torch.library.register_fake("genreg::grad_penalty_backward")
+def _grad_penalty_backward_fake(grad_out, grads, mode, center, p):
+    torch._check(grad_out.shape == (grads.shape[0],), lambda: "grad_penalty_backward: grad_out must be (B,)")
+    return torch.empty_like(grads, memory_format=torch.contiguous_format)
+
+
+def _grad_penalty_setup(ctx, inputs, output):
+    grads, mode, center, p = inputs
+    ctx.save_for_backward(grads)
+    ctx.penalty_args = (mode, center, p)
+
+
+def _grad_penalty_backward(ctx, grad):
+    (grads,) = ctx.saved_tensors
+    if not ctx.needs_input_grad[0]:
+        return None, None, None, None
+    dgrads = torch.ops.genreg.grad_penalty_backward(grad, grads, *ctx.penalty_args)
+    return dgrads, None, None, None
+
+
+torch.library.register_autograd("genreg::grad_penalty", _grad_penalty_backward, setup_context=_grad_penalty_setup)
+
+
+def _grad_penalty_backward_setup(ctx, inputs, output):
+    grad_out, grads, mode, center, p = inputs
+    ctx.save_for_backward(grad_out, grads)
+    ctx.penalty_args = (mode, center, p)
+
+
+def _grad_penalty_backward_backward(ctx, upstream):
+    """The op is dg = a_b * g with a_b = grad_out_b * h(s_b), s_b = sum g_b^2; so
+    d/d grad_out_b = h(s_b) <upstream_b, g_b> and
+    d/d g = a_b * upstream + 2 grad_out_b h'(s_b) <upstream_b, g_b> g."""
+    grad_out, grads = ctx.saved_tensors
+    mode, center, p = ctx.penalty_args
+    h, dh = coefficient_and_slope(grads, mode, center, p)
+    rg = (upstream.reshape(grads.shape[0], -1) * grads.reshape(grads.shape[0], -1)).sum(1)
+    d_grad_out = h * rg if ctx.needs_input_grad[0] else None
+    d_grads = None
+    if ctx.needs_input_grad[1]:
+        d_grads = (per_sample_view(grad_out * h, grads) * upstream
+                   + per_sample_view(2 * grad_out * dh * rg, grads) * grads)
+    return d_grad_out, d_grads, None, None, None
+
+
+def coefficient_and_slope(grads, mode, center, p):
+    """h(s) with d penalty / d g = h(s) g, and h'(s), per sample; both 0 where s = 0."""
+    s = grads.reshape(grads.shape[0], -1).pow(2).sum(1)
+    nonzero = s > 0
+    safe = torch.where(nonzero, s, torch.ones_like(s))
+    if mode == "gp":
+        norm = safe.sqrt()
+        h, dh = 2 * (1 - center / norm), center / (norm * safe)
+    else:
+        h, dh = p * safe.pow(p / 2 - 1), p * (p / 2 - 1) * safe.pow(p / 2 - 2)
+    zero = torch.zeros_like(s)
+    return torch.where(nonzero, h, zero), torch.where(nonzero, dh, zero)
+
+
+torch.library.register_autograd("genreg::grad_penalty_backward", _grad_penalty_backward_backward,
+                                setup_context=_grad_penalty_backward_setup)
+
+
+# --- conv1d_block -----------------------------------------------------------------
+# Forward and backward are fused kernels. The backward op has its own autograd
+# formula in plain torch ops (convolutions), so a critic built from conv1d_block
+# can be used with a gradient penalty (second order), and further orders work too.
+
+
+@torch.library.register_fake("genreg::conv1d_block_forward")
+def _conv1d_block_forward_fake(x, weight, bias, activation, negative_slope, pool):
+    torch._check(x.dim() == 3 and weight.dim() == 3, lambda: "conv1d_block: x and weight must be 3-d")
+    length = x.shape[2] // 2 if pool else x.shape[2]
+    shape = (x.shape[0], weight.shape[0], length)
+    return x.new_empty(shape), x.new_empty(shape, dtype=torch.uint8)
+
+
+@torch.library.register_fake("genreg::conv1d_block_backward")
+def _conv1d_block_backward_fake(grad_out, x, weight, code, activation, negative_slope, pool, has_bias):
+    grad_bias = x.new_empty((weight.shape[0],) if has_bias else (0,))
+    return (torch.empty_like(x, memory_format=torch.contiguous_format),
+            torch.empty_like(weight, memory_format=torch.contiguous_format), grad_bias)
+
+
+def _conv1d_block_forward_setup(ctx, inputs, output):
+    x, weight, bias, activation, negative_slope, pool = inputs
+    ctx.save_for_backward(x, weight, output[1])
+    ctx.block_args = (activation, negative_slope, pool, bias is not None)
+    ctx.mark_non_differentiable(output[1])
+
+
+def _conv1d_block_forward_backward(ctx, grad_out, _grad_code):
+    x, weight, code = ctx.saved_tensors
+    grad_x, grad_w, grad_b = torch.ops.genreg.conv1d_block_backward(grad_out, x, weight, code, *ctx.block_args)
+    has_bias = ctx.block_args[3]
+    return grad_x, grad_w, (grad_b if has_bias else None), None, None, None
+
+
+torch.library.register_autograd("genreg::conv1d_block_forward", _conv1d_block_forward_backward,
+                                setup_context=_conv1d_block_forward_setup)
+
+
+def _negative_side_slope(activation, negative_slope):
+    return {"relu": 0.0, "leaky_relu": negative_slope}.get(activation, 1.0)
+
+
+def _slopes(code, activation, negative_slope, dtype):
+    positive = (code & 2) != 0
+    return torch.where(positive, torch.ones((), dtype=dtype, device=code.device),
+                       torch.full((), _negative_side_slope(activation, negative_slope), dtype=dtype, device=code.device))
+
+
+def _grad_at_z(grad_out, code, length, activation, negative_slope, pool):
+    """The gradient at the pre-activation z (B, C, L) from that at the output, in torch ops."""
+    g = grad_out * _slopes(code, activation, negative_slope, grad_out.dtype)
+    if not pool:
+        return g
+    second = (code & 1).to(torch.bool)
+    zero = torch.zeros_like(g)
+    pairs = torch.stack((torch.where(second, zero, g), torch.where(second, g, zero)), dim=-1)
+    g = pairs.reshape(g.shape[0], g.shape[1], 2 * g.shape[2])
+    return torch.nn.functional.pad(g, (0, length - g.shape[2]))
+
+
+def _grad_at_out(grad_z, code, activation, negative_slope, pool):
+    """The adjoint of _grad_at_z: pick each output's winning position, times the slope."""
+    if pool:
+        out_len = code.shape[2]
+        pairs = grad_z[..., : 2 * out_len].reshape(code.shape[0], code.shape[1], out_len, 2)
+        grad_z = pairs.gather(-1, (code & 1).long().unsqueeze(-1)).squeeze(-1)
+    return grad_z * _slopes(code, activation, negative_slope, grad_z.dtype)
+
+
+def _conv1d_block_backward_setup(ctx, inputs, output):
+    grad_out, x, weight, code, activation, negative_slope, pool, has_bias = inputs
+    ctx.save_for_backward(grad_out, x, weight, code)
+    ctx.block_args = (activation, negative_slope, pool, has_bias)
+
+
+def _conv1d_block_backward_backward(ctx, up_x, up_w, up_b):
+    """The backward op is linear in grad_out through gz (the gradient at z):
+    grad_x = conv_transpose1d(gz, w), grad_w = conv1d_weight(x, gz), grad_b = sum gz."""
+    grad_out, x, weight, code = ctx.saved_tensors
+    activation, negative_slope, pool, has_bias = ctx.block_args
+    F = torch.nn.functional
+    pad = weight.shape[2] // 2
+    gz = _grad_at_z(grad_out, code, x.shape[2], activation, negative_slope, pool)
+    d_grad_out = d_x = d_w = None
+    if ctx.needs_input_grad[0]:
+        terms = []
+        if up_x is not None:
+            terms.append(F.conv1d(up_x, weight, padding=pad))
+        if up_w is not None:
+            terms.append(F.conv1d(x, up_w, padding=pad))
+        if has_bias and up_b is not None:
+            terms.append(up_b.reshape(1, -1, 1).expand(x.shape[0], -1, x.shape[2]))
+        if terms:
+            d_grad_out = _grad_at_out(sum(terms[1:], terms[0]), code, activation, negative_slope, pool)
+    if ctx.needs_input_grad[1] and up_w is not None:
+        d_x = F.conv_transpose1d(gz, up_w, padding=pad)
+    if ctx.needs_input_grad[2] and up_x is not None:
+        d_w = torch.nn.grad.conv1d_weight(up_x, weight.shape, gz, padding=pad)
+    return d_grad_out, d_x, d_w, None, None, None, None, None
+
+
+torch.library.register_autograd("genreg::conv1d_block_backward", _conv1d_block_backward_backward,
+                                setup_context=_conv1d_block_backward_setup)

@@ -36,3 +36,19 @@ def grad_penalty(grads: Tensor, mode: str = "gp", center: float = 1.0, p: float 
     if mode == "div":
         return flat.pow(2).sum(1).pow(p / 2)
     raise ValueError(f"grad_penalty: unknown mode {mode!r}; modes are {', '.join(GRAD_PENALTY_MODES)}")
+
+
+CONV1D_ACTIVATIONS = ("relu", "leaky_relu", "none")
+
+
+def conv1d_block(x: Tensor, weight: Tensor, bias: Tensor | None = None, activation: str = "relu",
+                 negative_slope: float = 0.01, pool: bool = True) -> Tensor:
+    """max_pool1d(act(conv1d(x, weight, bias, 'same' padding)), 2), the pool optional."""
+    z = torch.nn.functional.conv1d(x, weight, bias, padding=weight.shape[-1] // 2)
+    if activation == "relu":
+        z = torch.relu(z)
+    elif activation == "leaky_relu":
+        z = torch.nn.functional.leaky_relu(z, negative_slope)
+    elif activation != "none":
+        raise ValueError(f"conv1d_block: unknown activation {activation!r}; choose {', '.join(CONV1D_ACTIVATIONS)}")
+    return torch.nn.functional.max_pool1d(z, 2) if pool else z

@@ -1,0 +1,154 @@
+// CPU kernels for genreg::grad_penalty and genreg::grad_penalty_backward (the math
+// is in ../grad_penalty_math.h). Sums of squares are taken in double.
+#include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include <cmath>
+#include <vector>
+
+#include "../grad_penalty_math.h"
+#include "loops.h"
+
+namespace genreg {
+namespace {
+
+// Squares are summed in chunks (vectorised, in float for float/half/bf16) and the
+// chunk sums in double, so a long sample keeps float32 accuracy.
+constexpr int64_t kChunk = 16384;
+
+template <typename scalar_t>
+double chunk_sumsq(const scalar_t* x, int64_t n) {
+  if constexpr (std::is_same_v<scalar_t, float> || std::is_same_v<scalar_t, double>) {
+    return static_cast<double>(loops::sumsq(x, n));
+  } else {
+    float buf[1024];
+    float acc = 0.f;
+    for (int64_t off = 0; off < n; off += 1024) {
+      const int64_t m = std::min<int64_t>(1024, n - off);
+      for (int64_t j = 0; j < m; ++j) buf[j] = static_cast<float>(x[off + j]);
+      acc += loops::sumsq(buf, m);
+    }
+    return static_cast<double>(acc);
+  }
+}
+
+template <typename scalar_t>
+double row_sumsq(const scalar_t* x, int64_t n) {
+  double s = 0.0;
+  for (int64_t off = 0; off < n; off += kChunk) s += chunk_sumsq(x + off, std::min(kChunk, n - off));
+  return s;
+}
+
+// s[b] for every sample. Few samples: split each into chunks so that every thread
+// works; the chunk sums are added in the same order as row_sumsq, so the result is
+// bitwise the same either way.
+template <typename scalar_t>
+std::vector<double> per_sample_sumsq(const scalar_t* x, int64_t batch, int64_t n) {
+  std::vector<double> s(batch, 0.0);
+  if (n == 0) return s;
+  if (batch >= at::get_num_threads() || n <= kChunk) {
+    at::parallel_for(0, batch, std::max<int64_t>(1, 65536 / n), [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) s[b] = row_sumsq(x + b * n, n);
+    });
+    return s;
+  }
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<double> partial(batch * chunks);
+  at::parallel_for(0, batch * chunks, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t b = t / chunks, off = (t % chunks) * kChunk;
+      partial[t] = chunk_sumsq(x + b * n + off, std::min(kChunk, n - off));
+    }
+  });
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t c = 0; c < chunks; ++c) s[b] += partial[b * chunks + c];
+  return s;
+}
+
+void check_grads(const at::Tensor& grads, const char* op) {
+  TORCH_CHECK(grads.dim() >= 1, op, ": grads must have a batch dimension, got a 0-d tensor");
+  TORCH_CHECK(at::isFloatingType(grads.scalar_type()), op, ": grads must be floating point, got ",
+              grads.scalar_type());
+  TORCH_CHECK(grads.device().is_cpu(), op, ": the CPU kernel got a tensor on ", grads.device());
+}
+
+at::Tensor grad_penalty_cpu(const at::Tensor& grads, c10::string_view mode, double center, double p) {
+  check_grads(grads, "grad_penalty");
+  const auto pm = parse_penalty_mode<double>(mode, center, p, "grad_penalty");
+  auto g = grads.contiguous();
+  const int64_t batch = g.size(0);
+  const int64_t n = batch == 0 ? 0 : g.numel() / batch;
+  auto out = at::empty({batch}, g.options());
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, g.scalar_type(), "grad_penalty_cpu", [&] {
+    const auto s = per_sample_sumsq(g.data_ptr<scalar_t>(), batch, n);
+    scalar_t* op = out.data_ptr<scalar_t>();
+    for (int64_t b = 0; b < batch; ++b) op[b] = static_cast<scalar_t>(pm.value(s[b]));
+  });
+  return out;
+}
+
+template <typename scalar_t>
+void scale_row(const scalar_t* x, double a, scalar_t* out, int64_t n) {
+  if constexpr (std::is_same_v<scalar_t, float> || std::is_same_v<scalar_t, double>) {
+    loops::scale(x, static_cast<scalar_t>(a), out, n);
+  } else {
+    const float af = static_cast<float>(a);
+    for (int64_t j = 0; j < n; ++j) out[j] = static_cast<scalar_t>(af * static_cast<float>(x[j]));
+  }
+}
+
+at::Tensor grad_penalty_backward_cpu(const at::Tensor& grad_out, const at::Tensor& grads, c10::string_view mode,
+                                     double center, double p) {
+  check_grads(grads, "grad_penalty_backward");
+  const auto pm = parse_penalty_mode<double>(mode, center, p, "grad_penalty_backward");
+  TORCH_CHECK(grad_out.dim() == 1 && grad_out.size(0) == grads.size(0),
+              "grad_penalty_backward: grad_out must have shape (", grads.size(0), ",), got ", grad_out.sizes());
+  TORCH_CHECK(grad_out.scalar_type() == grads.scalar_type(), "grad_penalty_backward: grad_out has dtype ",
+              grad_out.scalar_type(), ", expected ", grads.scalar_type());
+  TORCH_CHECK(grad_out.device() == grads.device(), "grad_penalty_backward: grad_out and grads are on different devices");
+  auto g = grads.contiguous();
+  auto go = grad_out.contiguous();
+  const int64_t batch = g.size(0);
+  const int64_t n = batch == 0 ? 0 : g.numel() / batch;
+  auto out = at::empty_like(g);
+  if (g.numel() == 0) return out;
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, g.scalar_type(), "grad_penalty_backward_cpu", [&] {
+    const scalar_t* gp = g.data_ptr<scalar_t>();
+    const scalar_t* gop = go.data_ptr<scalar_t>();
+    scalar_t* op = out.data_ptr<scalar_t>();
+    if (batch >= at::get_num_threads() && n * static_cast<int64_t>(sizeof(scalar_t)) <= (1 << 20)) {
+      // One pass per sample: the sample is still in cache when it is scaled.
+      at::parallel_for(0, batch, std::max<int64_t>(1, 65536 / n), [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) {
+          const double a = static_cast<double>(gop[b]) * pm.coefficient(row_sumsq(gp + b * n, n));
+          scale_row(gp + b * n, a, op + b * n, n);
+        }
+      });
+      return;
+    }
+    const auto s = per_sample_sumsq(gp, batch, n);
+    std::vector<double> a(batch);
+    for (int64_t b = 0; b < batch; ++b) a[b] = static_cast<double>(gop[b]) * pm.coefficient(s[b]);
+    at::parallel_for(0, g.numel(), 16384, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end;) {
+        const int64_t b = i / n;
+        const int64_t row_end = std::min(end, (b + 1) * n);
+        scale_row(gp + i, a[b], op + i, row_end - i);
+        i = row_end;
+      }
+    });
+  });
+  return out;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(genreg, CPU, m) {
+  m.impl("grad_penalty", &grad_penalty_cpu);
+  m.impl("grad_penalty_backward", &grad_penalty_backward_cpu);
+}
+
+}  // namespace genreg

@@ -1,0 +1,27 @@
+// Hot inner loops shared by the CPU kernels, built once per instruction set
+// (GCC/Clang target_clones: AVX-512, AVX2+FMA, plain x86-64) and picked at load
+// time, so one binary runs fast on new CPUs and still runs on old ones.
+#pragma once
+#include <cstdint>
+
+namespace genreg {
+namespace loops {
+
+// sum_i x[i]^2
+float sumsq(const float* x, int64_t n);
+double sumsq(const double* x, int64_t n);
+
+// out[i] = a * x[i]
+void scale(const float* x, float a, float* out, int64_t n);
+void scale(const double* x, double a, double* out, int64_t n);
+
+// out[i] += w * x[i]
+void axpy(const float* x, float w, float* out, int64_t n);
+void axpy(const double* x, double w, double* out, int64_t n);
+
+// sum_i x[i] * y[i]
+float dot(const float* x, const float* y, int64_t n);
+double dot(const double* x, const double* y, int64_t n);
+
+}  // namespace loops
+}  // namespace genreg

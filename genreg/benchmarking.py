@@ -1,0 +1,195 @@
+"""Benchmark cases for genreg's fused kernels, shared by benchmarks/ (pytest-benchmark)
+and `genreg bench` (torch.utils.benchmark).
+
+Every case builds its inputs once and offers up to three implementations of the same
+work: ``reference`` (eager PyTorch), ``compiled`` (torch.compile of the reference,
+where it compiles) and ``fused`` (genreg's kernels). :func:`check` compares an
+implementation's results with the reference before anything is timed. ``bytes`` is
+the least memory traffic the work needs, for the effective bandwidth.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from . import kernels
+from .kernels import reference
+
+IMAGE_SIZES = [(64, 3, 128, 128), (256, 3, 64, 64)]
+TRACE_SIZES = [(256, 1, 500), (4096, 1, 500)]
+SMALL_IMAGE_SIZES = [(4, 3, 16, 16)]
+SMALL_TRACE_SIZES = [(8, 1, 50)]
+# (in_channels, out_channels, kernel): the denoiser's first layer and a wider one.
+CONV_LAYERS = [(1, 16, 9), (16, 32, 9), (64, 64, 9)]
+
+IMPLS = ("reference", "compiled", "fused")
+
+
+@dataclass
+class Case:
+    op: str
+    size: str
+    bytes: int
+    run: dict[str, Callable[[], object]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # impl -> why not available
+    # impl -> the same work on float64 copies of the inputs, checked instead of `run`
+    # where float32 results may legitimately differ (see conv1d_block_case)
+    check_run: dict[str, Callable[[], object]] = field(default_factory=dict)
+    tol: dict = field(default_factory=lambda: dict(rtol=1e-4, atol=1e-5))
+
+    @property
+    def group(self) -> str:
+        return f"{self.op} {self.size}"
+
+
+def _shape(s) -> str:
+    return "x".join(str(d) for d in s)
+
+
+def _compile(fn, case: Case):
+    """torch.compile(fn), or None with the reason recorded in case.skipped."""
+    try:
+        import torch._dynamo
+
+        # one compiled graph per size and mode: more than dynamo's default of 8
+        for name in ("recompile_limit", "cache_size_limit"):
+            if hasattr(torch._dynamo.config, name):
+                setattr(torch._dynamo.config, name, max(64, getattr(torch._dynamo.config, name)))
+        return torch.compile(fn, dynamic=False)
+    except Exception as exc:  # pragma: no cover - depends on the torch build
+        case.skipped["compiled"] = f"torch.compile failed: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+        return None
+
+
+def _fused_available(op: str, case: Case) -> bool:
+    if kernels.has_kernel(op, "cpu"):
+        return True
+    case.skipped["fused"] = f"no fused CPU kernel: {kernels.extension_state().error or 'op missing'}"
+    return False
+
+
+def grad_penalty_case(shape, mode: str = "gp") -> Case:
+    """Penalty forward + backward to the gradient tensor (what the critic step needs)."""
+    g = torch.randn(shape).requires_grad_(True)
+    n = g.numel()
+    case = Case(f"grad_penalty[{mode}] fwd+bwd", _shape(shape), bytes=3 * n * g.element_size())
+
+    def with_fn(fn):
+        def step():
+            (d,) = torch.autograd.grad(fn(g, mode).sum(), g)
+            return d
+        return step
+
+    case.run["reference"] = with_fn(reference.grad_penalty)
+    compiled = _compile(reference.grad_penalty, case)
+    if compiled is not None:
+        case.run["compiled"] = with_fn(compiled)
+    if _fused_available("grad_penalty", case):
+        case.run["fused"] = with_fn(lambda x, m: torch.ops.genreg.grad_penalty(x, m, 1.0, 6.0))
+    return case
+
+
+def gp_interpolate_case(shape) -> Case:
+    real, fake, eps = torch.randn(shape), torch.randn(shape), torch.rand(shape[0])
+    case = Case("gp_interpolate fwd", _shape(shape), bytes=3 * real.numel() * real.element_size(),
+                tol=dict(rtol=1e-6, atol=1e-6))
+    case.run["reference"] = lambda: reference.gp_interpolate(real, fake, eps)
+    compiled = _compile(reference.gp_interpolate, case)
+    if compiled is not None:
+        case.run["compiled"] = lambda: compiled(real, fake, eps)
+    if _fused_available("gp_interpolate", case):
+        case.run["fused"] = lambda: torch.ops.genreg.gp_interpolate(real, fake, eps)
+    return case
+
+
+def conv1d_block_case(shape, layer) -> Case:
+    """Block forward + backward to input, weight and bias (a training step's work)."""
+    cin, cout, k = layer
+    batch, _, length = shape
+    x = torch.randn(batch, cin, length).requires_grad_(True)
+    w = (torch.randn(cout, cin, k) / math.sqrt(cin * k)).requires_grad_(True)
+    b = torch.randn(cout).mul_(0.1).requires_grad_(True)
+    elem = x.element_size()
+    # read x twice (forward, weight gradient), write its gradient; write y, read dy
+    traffic = (3 * x.numel() + 2 * batch * cout * (length // 2)) * elem
+    case = Case("conv1d_block fwd+bwd", f"{batch}x{cin}x{length} k{k}->{cout}", bytes=traffic)
+
+    def with_fn(fn, x, w, b):
+        def step():
+            y = fn(x, w, b)
+            return (y, *torch.autograd.grad(y.sum(), (x, w, b)))
+        return step
+
+    ref = lambda x_, w_, b_: reference.conv1d_block(x_, w_, b_, "leaky_relu", 0.2, True)
+    fused = lambda x_, w_, b_: torch.ops.genreg.conv1d_block_forward(x_, w_, b_, "leaky_relu", 0.2, True)[0]
+    case.run["reference"] = with_fn(ref, x, w, b)
+    compiled = _compile(ref, case)
+    if compiled is not None:
+        case.run["compiled"] = with_fn(compiled, x, w, b)
+    if _fused_available("conv1d_block_forward", case):
+        case.run["fused"] = with_fn(fused, x, w, b)
+        # In float32 the fused loop and oneDNN round z differently, so where the two
+        # values of a pooled pair are within rounding of each other they can pick
+        # different winners and route that output's gradient to the other position
+        # (seen about once per 10^7 pairs). The check therefore runs in float64.
+        x64, w64, b64 = (t.detach().double().requires_grad_(True) for t in (x, w, b))
+        case.check_run["reference"] = with_fn(ref, x64, w64, b64)
+        case.check_run["fused"] = with_fn(fused, x64, w64, b64)
+    return case
+
+
+def cases(quick: bool = False, small: bool = False) -> list[Case]:
+    """All benchmark cases. ``small``: tiny sizes (correctness runs); ``quick``: the
+    smaller of the issue's sizes only."""
+    images = SMALL_IMAGE_SIZES if small else IMAGE_SIZES[1:] if quick else IMAGE_SIZES
+    traces = SMALL_TRACE_SIZES if small else TRACE_SIZES[:1] if quick else TRACE_SIZES
+    out = []
+    for s in images + traces:
+        out.append(grad_penalty_case(s, "gp"))
+    for s in traces:
+        out.append(grad_penalty_case(s, "div"))
+    for s in images:
+        out.append(gp_interpolate_case(s))
+    for s in traces:
+        # the 64-channel layer only on the smaller batch: it takes ~30 s a call at 4096
+        wide = not (quick or small) and s[0] <= 256
+        for layer in CONV_LAYERS if wide else CONV_LAYERS[:2]:
+            out.append(conv1d_block_case(s, layer))
+    return out
+
+
+def _flatten(result):
+    if isinstance(result, (tuple, list)):
+        return [t for r in result for t in _flatten(r)]
+    return [result]
+
+
+def check(case: Case, impl: str) -> None:
+    """Raise AssertionError unless ``impl``'s results match the reference's."""
+    runs = case.check_run if impl in case.check_run else case.run
+    expected = _flatten(runs["reference"]())
+    got = _flatten(runs[impl]())
+    assert len(got) == len(expected), f"{case.group} {impl}: {len(got)} results, expected {len(expected)}"
+    # Relative to each result's largest magnitude: float32 sums of ~1e5 terms (the
+    # weight gradient over batch x length) differ in order between implementations.
+    for i, (a, b) in enumerate(zip(got, expected)):
+        assert a.shape == b.shape and a.dtype == b.dtype, f"{case.group} {impl} result {i}: {a.shape}/{a.dtype}"
+        err = (a.double() - b.double()).abs().max().item() if b.numel() else 0.0
+        bound = case.tol["atol"] + case.tol["rtol"] * (b.double().abs().max().item() if b.numel() else 0.0)
+        assert err <= bound, f"{case.group} {impl} result {i}: max error {err:.3g} > {bound:.3g}"
+
+
+def copy_bandwidth(nbytes: int = 256 * 2**20, min_run_time: float = 0.5) -> float:
+    """The machine's memory bandwidth in bytes/s, from a large tensor copy
+    (read + write: 2 x nbytes moved)."""
+    from torch.utils.benchmark import Timer
+
+    src = torch.empty(nbytes // 4, dtype=torch.float32).uniform_()
+    dst = torch.empty_like(src)
+    t = Timer("dst.copy_(src)", globals={"dst": dst, "src": src}, num_threads=torch.get_num_threads())
+    t = t.blocked_autorange(min_run_time=min_run_time)
+    return 2 * nbytes / t.median

@@ -1,0 +1,19 @@
+"""genreg bench [--quick] [--json]"""
+
+from . import print_json
+
+
+def add_parser(sub):
+    p = sub.add_parser("bench", help="time the fused kernels against eager and compiled PyTorch (CPU)")
+    p.add_argument("--quick", action="store_true", help="the smaller sizes only, shorter timings")
+    p.add_argument("--json", action="store_true", help="JSON on stdout")
+    p.add_argument("--no-compile", action="store_true", help="skip the torch.compile column (slow to compile)")
+    return p
+
+
+def run(args) -> int:
+    from ..bench_report import format_table, run_benchmarks
+
+    report = run_benchmarks(quick=args.quick, compile=not args.no_compile)
+    print_json(report) if args.json else print(format_table(report))
+    return 0

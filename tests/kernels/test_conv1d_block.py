@@ -1,0 +1,146 @@
+"""genreg conv1d_block (fused forward/backward) against the reference
+F.conv1d + activation + F.max_pool1d.
+
+Tolerances: float64 1e-10; float32 1e-4 relative / 1e-5 absolute (the fused loop
+and oneDNN sum the K x C_in products in different orders).
+"""
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from genreg import kernels
+from genreg.kernels import reference
+
+TOL = {torch.float64: dict(rtol=1e-10, atol=1e-10), torch.float32: dict(rtol=1e-4, atol=1e-5)}
+ACTS = [("relu", 0.0), ("leaky_relu", 0.2), ("none", 0.0)]
+
+
+def fused(x, w, b, act, slope, pool):
+    return torch.ops.genreg.conv1d_block_forward(x, w, b, act, slope, pool)[0]
+
+
+def make(batch, cin, cout, length, k, dtype, seed, non_contiguous=False, bias=True):
+    gen = torch.Generator().manual_seed(seed)
+    if non_contiguous:  # x as a transposed (B, L, C) buffer
+        x = torch.randn(batch, length, cin, generator=gen, dtype=torch.float64).transpose(1, 2)
+    else:
+        x = torch.randn(batch, cin, length, generator=gen, dtype=torch.float64)
+    w = torch.randn(cout, cin, k, generator=gen, dtype=torch.float64) / (cin * k) ** 0.5
+    b = torch.randn(cout, generator=gen, dtype=torch.float64) * 0.1 if bias else None
+    cast = lambda t: None if t is None else t.to(dtype).requires_grad_(True)
+    return cast(x), cast(w), cast(b)
+
+
+@st.composite
+def cases(draw):
+    return dict(batch=draw(st.integers(1, 4)), cin=draw(st.integers(1, 5)), cout=draw(st.integers(1, 5)),
+                length=draw(st.integers(2, 40)), k=draw(st.sampled_from([1, 3, 5, 9])),
+                seed=draw(st.integers(0, 2**31 - 1)), non_contiguous=draw(st.booleans()),
+                bias=draw(st.booleans()))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@settings(max_examples=20, deadline=None)
+@given(case=cases(), act=st.sampled_from(ACTS), pool=st.booleans())
+def test_matches_reference(fused_cpu, dtype, case, act, pool):
+    fused_cpu("conv1d_block_forward")
+    x, w, b = make(dtype=dtype, **case)
+    name, slope = act
+    out = fused(x, w, b, name, slope, pool)
+    ref = reference.conv1d_block(x, w, b, name, slope, pool)
+    torch.testing.assert_close(out, ref, **TOL[dtype])
+    inputs = [t for t in (x, w, b) if t is not None]
+    up = torch.randn(out.shape, dtype=dtype)
+    got = torch.autograd.grad(out, inputs, up)
+    want = torch.autograd.grad(ref, inputs, up)
+    for a, e in zip(got, want):
+        torch.testing.assert_close(a, e, **TOL[dtype])
+
+
+@pytest.mark.parametrize("name,slope", ACTS)
+@pytest.mark.parametrize("pool", [True, False])
+def test_gradcheck_and_gradgradcheck(fused_cpu, name, slope, pool):
+    fused_cpu("conv1d_block_forward")
+    x, w, b = make(2, 2, 3, 9, 3, torch.float64, seed=4)
+    fn = lambda x_, w_, b_: fused(x_, w_, b_, name, slope, pool)
+    assert torch.autograd.gradcheck(fn, (x, w, b))
+    assert torch.autograd.gradgradcheck(fn, (x, w, b))
+
+
+def test_opcheck(fused_cpu):
+    fused_cpu("conv1d_block_forward")
+    x, w, b = make(2, 3, 4, 11, 5, torch.float32, seed=1)
+    torch.library.opcheck(torch.ops.genreg.conv1d_block_forward, (x, w, b, "leaky_relu", 0.2, True))
+    torch.library.opcheck(torch.ops.genreg.conv1d_block_forward, (x, w, None, "relu", 0.0, False))
+    out, code = torch.ops.genreg.conv1d_block_forward(x, w, b, "leaky_relu", 0.2, True)
+    go = torch.randn_like(out).requires_grad_(True)
+    torch.library.opcheck(torch.ops.genreg.conv1d_block_backward,
+                          (go, x, w, code, "leaky_relu", 0.2, True, True))
+
+
+def test_critic_with_gradient_penalty_same_on_both_paths(fused_cpu):
+    """Second order through the block: a 1-D critic made of conv1d_block layers."""
+    fused_cpu("conv1d_block_forward")
+    from genreg.losses.penalties import GradientPenalty
+
+    torch.manual_seed(0)
+    w1 = torch.randn(4, 1, 5, dtype=torch.float64, requires_grad=True)
+    b1 = torch.randn(4, dtype=torch.float64, requires_grad=True)
+    w2 = torch.randn(6, 4, 3, dtype=torch.float64, requires_grad=True)
+    head = torch.randn(6 * 5, dtype=torch.float64, requires_grad=True)
+
+    def critic(x, y=None):
+        h = kernels.conv1d_block(x, w1, b1, "leaky_relu", 0.2)
+        h = kernels.conv1d_block(h, w2, None, "leaky_relu", 0.2)
+        return h.flatten(1) @ head
+
+    real, fake = torch.randn(3, 1, 21, dtype=torch.float64), torch.randn(3, 1, 21, dtype=torch.float64)
+    results = {}
+    for backend in ("fused", "reference"):
+        torch.manual_seed(1)
+        with kernels.use_backend(backend):
+            loss = GradientPenalty(10.0)(critic, real, fake)
+            results[backend] = torch.autograd.grad(loss, (w1, b1, w2, head))
+    for a, e in zip(results["fused"], results["reference"]):
+        torch.testing.assert_close(a, e, rtol=1e-9, atol=1e-10)
+    assert results["fused"][0].abs().sum() > 0 and results["fused"][2].abs().sum() > 0
+
+
+def test_auto_keeps_onednn_for_many_channels():
+    x = torch.randn(2, 32, 20)
+    w = torch.randn(32, 32, 3)
+    with kernels.use_backend("auto"):
+        out = kernels.conv1d_block(x, w, None)
+    torch.testing.assert_close(out, reference.conv1d_block(x, w, None))
+    assert 32 * 32 > kernels.CONV1D_FUSED_MAX_CHANNEL_PRODUCT
+
+
+def test_bad_inputs_raise_clear_errors():
+    x, w = torch.randn(2, 3, 10), torch.randn(4, 3, 3)
+    with pytest.raises(ValueError, match=r"x must be \(batch, channels, length\)"):
+        kernels.conv1d_block(torch.randn(3, 10), w)
+    with pytest.raises(ValueError, match=r"weight must be \(out_channels, 3, kernel\)"):
+        kernels.conv1d_block(x, torch.randn(4, 2, 3))
+    with pytest.raises(ValueError, match="kernel size must be odd"):
+        kernels.conv1d_block(x, torch.randn(4, 3, 4))
+    with pytest.raises(ValueError, match=r"bias must have shape \(4,\)"):
+        kernels.conv1d_block(x, w, torch.randn(3))
+    with pytest.raises(ValueError, match="unknown activation 'tanh'"):
+        kernels.conv1d_block(x, w, None, "tanh")
+    with pytest.raises(TypeError, match="weight is torch.float64"):
+        kernels.conv1d_block(x, w.double())
+    with pytest.raises(ValueError, match="needs length >= 2"):
+        kernels.conv1d_block(torch.randn(2, 3, 1), w)
+
+
+def test_kernel_checks_its_inputs(fused_cpu):
+    fused_cpu("conv1d_block_forward")
+    x, w = torch.randn(2, 3, 10), torch.randn(4, 3, 3)
+    with pytest.raises(RuntimeError, match="kernel size must be odd"):
+        torch.ops.genreg.conv1d_block_forward(x, torch.randn(4, 3, 2), None, "relu", 0.0, True)
+    with pytest.raises(RuntimeError, match="unknown activation 'gelu'"):
+        torch.ops.genreg.conv1d_block_forward(x, w, None, "gelu", 0.0, True)
+    with pytest.raises(RuntimeError, match="float32 or float64"):
+        torch.ops.genreg.conv1d_block_forward(x.half(), w.half(), None, "relu", 0.0, True)
