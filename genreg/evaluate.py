@@ -359,6 +359,14 @@ def evaluate_gan(run: LoadedRun, out: Path, data_overrides=None, n=None, seed: i
         metrics.update({"modes_covered": cov["modes_covered"], "num_modes": cov["num_modes"],
                         "high_quality": cov["high_quality"], "mode_counts": cov["counts"],
                         "min_count": cov["min_count"]})
+        if labels is not None and data.y is not None and len(data.meta["centers"]) == run.sampler.num_classes:
+            # labelled mixtures (data.labels=true): class c is mode c, so a sample is faithful
+            # when it is a high-quality sample of the mode it was asked for
+            from .metrics.coverage import nearest_modes
+
+            idx, dist = nearest_modes(samples, data.meta["centers"])
+            good = dist <= 3.0 * float(data.meta["std"])
+            metrics["class_fidelity"] = float(((idx == labels.numpy()) & good).mean())
         real_cov = mode_coverage(data.x[:n], data.meta["centers"], data.meta["std"])
         metrics["real_data_reference"] = {"modes_covered": real_cov["modes_covered"],
                                           "high_quality": real_cov["high_quality"]}

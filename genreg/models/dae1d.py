@@ -56,4 +56,6 @@ def dae1d(cfg: DAE1dConfig) -> ReconstructionModel:
 
     net = DAE1d(cfg.length or 500, tuple(cfg.channels), tuple(cfg.kernel_sizes), cfg.activation,
                 upsample=cfg.upsample)
+    # shapes for the trainer's check against the data (a clear error instead of a conv error)
+    net.input_shape, net.output_shape = net.encoder.input_shape, net.decoder.output_shape
     return ReconstructionModel(cfg, net=net, name="dae1d")
