@@ -5,7 +5,19 @@ from ..hookspecs import hookimpl
 
 @hookimpl
 def genreg_register_models(register):
-    # Models of the reference study register here as they land (see the README's model table).
+    # the models of the reference study (see the README's model table)
+    register("dae1d", "genreg.models.dae1d:dae1d", tags=("autoencoder", "denoiser", "1d", "study"),
+             summary="1-D conv denoising autoencoder for 500-sample radio traces (MSE noisy->clean, Adam 1e-3)")
+    register("vae", "genreg.models.vae:vae", tags=("autoencoder", "vae", "images", "study"),
+             summary="fully connected image VAE, 128x128x3 -> 500 -> 50-d latent, MSE + weighted KL")
+    register("gan", "genreg.models.gan:gan", tags=("gan", "images", "1d", "2d", "study"),
+             summary="DCGAN with the BCE loss (non-saturating), 1 critic step, BatchNorm; shows mode collapse")
+    register("acgan", "genreg.models.acgan:acgan", tags=("gan", "conditional", "images", "study"),
+             summary="auxiliary-classifier GAN, 3 galaxy classes, BCE + class loss, optional real-label smoothing")
+    register("wgan-gp", "genreg.models.wgan:wgan_gp", tags=("gan", "wasserstein", "images", "1d", "2d", "study"),
+             summary="WGAN-GP: Wasserstein loss + gradient penalty 10, 5 critic steps, LayerNorm critic")
+    register("wgan-div", "genreg.models.wgan:wgan_div", tags=("gan", "wasserstein", "images", "1d", "2d", "study"),
+             summary="WGAN-div: Wasserstein loss + divergence penalty k=2, p=6 (real and fake), lr 2e-4")
     register("mlp-gan", "genreg.models.mlp:mlp_gan", tags=("gan", "2d", "small"),
              summary="small MLP generator + critic for 2-D points (WGAN-GP by default; num_classes>0: acGAN)")
     register("mlp-ae", "genreg.models.mlp:mlp_ae", tags=("autoencoder", "small"),

@@ -25,6 +25,11 @@ options reproduces the published setup:
 ``optim_defaults``  e.g. ``{"lr_g": 1e-4, "betas": (0.0, 0.9)}`` -> ``[opt]``
 ``data_defaults``   e.g. ``{"name": "ring8"}``                    -> ``[data]``
 
+Optionally the config has ``fit_data(sample_shape, num_classes) -> config``: the training
+loop calls it with the data set's sample shape before building the model, so fields
+meaning "from the data" (a GAN's ``arch="auto"``, sizes left at 0) get concrete values;
+the returned, resolved config is the one the run stores.
+
 :func:`model_factory` turns ``build(config) -> model`` into such a factory (strict
 keyword checking, ``config_class`` attribute the CLI reads to type ``model.*`` keys).
 """

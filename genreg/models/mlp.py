@@ -1,9 +1,10 @@
 """Two small built-in models that exercise the trainers end to end in seconds on a CPU.
 
 ``mlp-gan``  MLP generator and critic for points in ``dim`` dimensions (2-D Gaussian
-             mixtures such as ``ring8``); WGAN-GP by default; ``num_classes > 0`` makes it
-             class-conditional (one-hot labels into the generator, class logits from the
-             critic, the acGAN auxiliary loss).
+             mixtures such as ``ring8``), the networks of :mod:`genreg.nets.mlp2d`;
+             WGAN-GP by default; ``num_classes > 0`` makes it class-conditional (a label
+             embedding into the generator, class logits from the critic, the acGAN
+             auxiliary loss).
 ``mlp-ae``   MLP autoencoder on flat vectors of length ``dim``; ``objective=mse+kl``
              makes it a VAE (the encoder then returns (mu, logvar)).
 """
@@ -11,14 +12,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
-import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import UsageError
-from ..interfaces import Critic, Decoder, Encoder, Generator
+from ..interfaces import Decoder, Encoder
 from .base import (AdversarialConfig, AdversarialModel, ReconstructionConfig, ReconstructionModel,
                    model_factory)
 
@@ -31,35 +29,6 @@ def mlp(sizes: list[int], negative_slope: float = 0.2) -> nn.Sequential:
         if i < len(sizes) - 2:
             layers.append(nn.LeakyReLU(negative_slope))
     return nn.Sequential(*layers)
-
-
-class MLPGenerator(Generator):
-    def __init__(self, dim: int, latent_dim: int, hidden: int, depth: int, num_classes: int = 0) -> None:
-        super().__init__()
-        self.latent_dim, self.output_shape, self.num_classes = latent_dim, (dim,), num_classes
-        self.net = mlp([latent_dim + num_classes] + [hidden] * depth + [dim])
-
-    def forward(self, z: Tensor, y: Optional[Tensor] = None) -> Tensor:
-        if self.num_classes:
-            if y is None:
-                raise ValueError("this generator is class-conditional: pass labels y")
-            z = torch.cat([z, F.one_hot(y, self.num_classes).to(z.dtype)], dim=1)
-        return self.net(z)
-
-
-class MLPCritic(Critic):
-    def __init__(self, dim: int, hidden: int, depth: int, num_classes: int = 0) -> None:
-        super().__init__()
-        self.input_shape, self.num_classes = (dim,), num_classes
-        self.body = mlp([dim] + [hidden] * depth)
-        self.act = nn.LeakyReLU(0.2)
-        self.score = nn.Linear(hidden, 1)
-        self.classes = nn.Linear(hidden, num_classes) if num_classes else None
-
-    def forward(self, x: Tensor, y: Optional[Tensor] = None):
-        h = self.act(self.body(x))
-        score = self.score(h).squeeze(1)
-        return (score, self.classes(h)) if self.classes is not None else score
 
 
 @dataclass
@@ -87,7 +56,9 @@ class MLPGANConfig(AdversarialConfig):
 
 @model_factory(MLPGANConfig)
 def mlp_gan(cfg: MLPGANConfig) -> AdversarialModel:
-    generator = MLPGenerator(cfg.dim, cfg.latent_dim, cfg.hidden, cfg.depth, cfg.num_classes)
+    from ..nets.mlp2d import MLPCritic, MLPGenerator
+
+    generator = MLPGenerator(cfg.latent_dim, cfg.dim, cfg.hidden, cfg.depth, cfg.num_classes)
     critic = MLPCritic(cfg.dim, cfg.hidden, cfg.depth, cfg.num_classes)
     return AdversarialModel(generator, critic, cfg, name="mlp-gan")
 

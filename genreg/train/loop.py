@@ -135,12 +135,17 @@ class TrainingRun:
             raise UsageError(f"train.batch_size={cfg.train.batch_size} does not split evenly over "
                              f"{self.dist.world_size} processes")
         self.per_rank_batch = cfg.train.batch_size // self.dist.world_size
-        seed_everything(cfg.train.seed + self.dist.rank)
         from .. import get_entry
 
+        self.dataset = build_dataset(cfg.data, "train", cfg.train.seed)
+        # a model config may take sizes / network family from the data ("auto" fields);
+        # the resolved values are what config.toml and the checkpoints store
+        fit = getattr(cfg.model, "fit_data", None)
+        if callable(fit):
+            cfg.model = fit(tuple(self.dataset.sample_shape), self.dataset.num_classes)
+        seed_everything(cfg.train.seed + self.dist.rank)
         model_obj = get_entry("model", cfg.model_name).create(**{
             f.name: getattr(cfg.model, f.name) for f in dataclasses.fields(cfg.model) if f.init})
-        self.dataset = build_dataset(cfg.data, "train", cfg.train.seed)
         self.guard = Guard(cfg.train.nonfinite, self.dist, self.device)
         trainer_cls = _trainer_class(model_obj, cfg.model_name)
         self.trainer = trainer_cls(model_obj, cfg, self.device, self.dist, self.guard, self.callbacks, self)

@@ -193,4 +193,4 @@ def test_sigint_stops_with_a_loadable_checkpoint(toys, tmp_path):
     path = ckpt.find(run_dir)
     tensors, state = ckpt.load(path)
     assert 6 <= state["step"] < 100000 and path.name == ckpt.checkpoint_name(state["step"])
-    assert "generator.net.0.weight" in tensors
+    assert "generator.body.0.weight" in tensors  # the genreg.nets.mlp2d generator's first layer

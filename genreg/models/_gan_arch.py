@@ -1,0 +1,123 @@
+"""Network families shared by the GAN entries (gan, acgan, wgan-gp, wgan-div).
+
+Every GAN entry has the same architecture fields (:class:`GANArchConfig`); ``arch``
+picks the family by the shape of one data sample:
+
+``dcgan``    images (C, H, W), H = W a power of two (64 and 128 are the study's):
+             :mod:`genreg.nets.dcgan`
+``trace1d``  traces (1, L), e.g. the 500-sample radio traces: :mod:`genreg.nets.trace1d`
+``mlp2d``    points (D,), e.g. ring8 / grid25: :mod:`genreg.nets.mlp2d`
+``auto``     (default) chosen from the data set when training (``genreg train`` calls
+             :meth:`GANArchConfig.fit_data` with the data's sample shape before building
+             the model, and stores the resolved values in the run's config); built without
+             data, ``auto`` means ``dcgan``.
+
+Size fields left at 0 (``image_size``, ``channels``, ``length``, ``dim``) are taken from the
+data the same way; without data they fall back to 64, 3, 500 and 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+from ..errors import UsageError
+from .base import AdversarialConfig, describe_shape
+
+ARCHS = ("dcgan", "trace1d", "mlp2d")
+FALLBACK = {"image_size": 64, "channels": 3, "length": 500, "dim": 2}
+LATENT = {"dcgan": 100, "trace1d": 100, "mlp2d": 8}
+
+
+@dataclass
+class GANArchConfig(AdversarialConfig):
+    arch: Literal["auto", "dcgan", "trace1d", "mlp2d"] = "auto"
+    latent_dim: int = 0  # 0 = the family's: 100 for images and traces, 8 for points
+    num_classes: int = 0  # > 0: class-conditional (acGAN critic with class logits)
+    norm_g: Literal["batch", "layer", "none"] = "batch"  # generator norm
+    norm_d: Literal["batch", "layer", "none"] = "batch"  # critic norm ("layer" with gradient penalties)
+    # dcgan
+    image_size: int = 0  # 0 = the data's (64 without data)
+    channels: int = 0  # image channels; 0 = the data's (3 without data)
+    base_channels: int = 64
+    # trace1d
+    length: int = 0  # trace length; 0 = the data's (500 without data)
+    trace_channels: tuple[int, ...] = (128, 64, 32, 16)  # generator; the critic uses them reversed
+    kernel_size: int = 9
+    # mlp2d
+    dim: int = 0  # point dimension; 0 = the data's (2 without data)
+    hidden: int = 128
+    layers: int = 3
+    mlp_norm: Literal["batch", "layer", "none"] = "none"  # hidden-layer norm of both point networks
+
+    def validate(self) -> None:
+        super().validate()
+        for key in ("base_channels", "kernel_size", "hidden", "layers"):
+            if getattr(self, key) < 1:
+                raise UsageError(f"model.{key} must be >= 1, got {getattr(self, key)}")
+        for key in ("latent_dim", "image_size", "channels", "length", "dim", "num_classes"):
+            if getattr(self, key) < 0:
+                raise UsageError(f"model.{key} must be >= 0, got {getattr(self, key)}")
+        if not self.trace_channels or any(c < 1 for c in self.trace_channels):
+            raise UsageError(f"model.trace_channels must be positive integers, got {list(self.trace_channels)}")
+
+    def fit_data(self, sample_shape: tuple[int, ...], num_classes: int = 0) -> "GANArchConfig":
+        """This config with ``arch="auto"`` and 0-sizes resolved from one data sample's shape."""
+        shape = tuple(int(s) for s in sample_shape)
+        arch = self.arch if self.arch != "auto" else arch_for_shape(shape)
+        changes: dict = {"arch": arch}
+        if arch == "dcgan" and len(shape) == 3:
+            if self.image_size == 0:
+                changes["image_size"] = shape[-1]
+            if self.channels == 0:
+                changes["channels"] = shape[0]
+        elif arch == "trace1d" and len(shape) == 2 and self.length == 0:
+            changes["length"] = shape[-1]
+        elif arch == "mlp2d" and len(shape) == 1 and self.dim == 0:
+            changes["dim"] = shape[0]
+        if self.latent_dim == 0:
+            changes["latent_dim"] = LATENT[arch]
+        resolved = dataclasses.replace(self, **changes)
+        resolved.validate()
+        return resolved
+
+
+def arch_for_shape(shape: tuple[int, ...]) -> str:
+    if len(shape) == 3 and shape[1] == shape[2]:
+        return "dcgan"
+    if len(shape) == 2 and shape[0] == 1:
+        return "trace1d"
+    if len(shape) == 1:
+        return "mlp2d"
+    raise UsageError(f"no GAN network family for samples of shape {describe_shape(shape)}: "
+                     "expected images (C, H, H), traces (1, L) or points (D,)")
+
+
+def _size(cfg: GANArchConfig, key: str) -> int:
+    return getattr(cfg, key) or FALLBACK[key]
+
+
+def build_networks(cfg: GANArchConfig):
+    """(generator, critic) of the family ``cfg.arch`` names."""
+    arch = "dcgan" if cfg.arch == "auto" else cfg.arch
+    latent = cfg.latent_dim or LATENT[arch]
+    if arch == "dcgan":
+        from ..nets.dcgan import DCGANCritic, DCGANGenerator
+
+        size, ch = _size(cfg, "image_size"), _size(cfg, "channels")
+        return (DCGANGenerator(size, ch, latent, cfg.base_channels, cfg.num_classes, norm=cfg.norm_g),
+                DCGANCritic(size, ch, cfg.base_channels, cfg.num_classes, norm=cfg.norm_d))
+    if arch == "trace1d":
+        from ..nets.trace1d import TraceCritic, TraceGenerator
+
+        length, chans = _size(cfg, "length"), tuple(cfg.trace_channels)
+        return (TraceGenerator(length, latent, chans, cfg.kernel_size, cfg.num_classes, norm=cfg.norm_g),
+                TraceCritic(length, tuple(reversed(chans)), cfg.kernel_size, cfg.num_classes, norm=cfg.norm_d))
+    from ..nets.mlp2d import MLPCritic, MLPGenerator
+
+    dim = _size(cfg, "dim")
+    # the mixtures are unbounded (linear output); point networks have their own norm field,
+    # "none" by default, the usual set-up of the mode-collapse experiments
+    return (MLPGenerator(latent, dim, cfg.hidden, cfg.layers, cfg.num_classes, norm=cfg.mlp_norm),
+            MLPCritic(dim, cfg.hidden, cfg.layers, cfg.num_classes, norm=cfg.mlp_norm))

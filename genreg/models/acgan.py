@@ -1,0 +1,49 @@
+"""``acgan``: auxiliary-classifier GAN (Odena et al. 2017), 3 galaxy classes by default.
+
+The generator takes z and a class label (a learned embedding concatenated to z); the
+critic returns a real/fake logit and class logits. The adversarial trainer adds
+``aux_weight`` x cross-entropy of the class logits on real images (their labels) and on
+generated ones (the requested labels) to the critic loss, and on generated ones to the
+generator loss. BCE loss (non-saturating); ``model.loss_params.real_label=0.9`` gives
+one-sided real-label smoothing (off by default: real_label 1.0). Classes: 0 barred spiral, 1 elliptical, 2 spiral (the galaxies data set).
+
+Defaults: Adam lr 2e-4, betas (0.5, 0.999), batch 64, one critic update per step,
+BatchNorm; galaxies at 64x64 (``data.size=128`` for the 128x128 variant). With
+``data=ring8 data.labels=true model.num_classes=8`` it trains on labelled points; the
+radio traces carry no labels, so an acGAN cannot train on them (the trace networks
+themselves are conditional-capable and tested).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import UsageError
+from ._gan_arch import GANArchConfig, build_networks
+from .base import AdversarialModel, model_factory
+
+
+@dataclass
+class ACGANConfig(GANArchConfig):
+    loss: str = "bce"
+    loss_params: dict = field(default_factory=lambda: {"non_saturating": True, "real_label": 1.0})
+    penalty: str = "none"
+    n_critic: int = 1
+    num_classes: int = 3
+    aux_weight: float = 1.0
+
+    train_defaults = {"steps": 20000, "batch_size": 64, "log_every": 50, "sample_every": 1000,
+                      "checkpoint_every": 2000, "num_samples": 48}
+    optim_defaults = {"lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999)}
+    data_defaults = {"name": "galaxies", "size": 64}
+
+    def validate(self) -> None:
+        super().validate()
+        if self.num_classes < 1:
+            raise UsageError(f"model.num_classes must be >= 1 for an acGAN, got {self.num_classes}")
+
+
+@model_factory(ACGANConfig)
+def acgan(cfg: ACGANConfig) -> AdversarialModel:
+    generator, critic = build_networks(cfg)
+    return AdversarialModel(generator, critic, cfg, name="acgan")

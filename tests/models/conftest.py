@@ -1,0 +1,34 @@
+"""Tiny training runs shared by the evaluation tests (a few steps on a few samples)."""
+
+import pytest
+
+import genreg
+
+TRAIN = ["train.log_every=1", "train.sample_every=0", "train.checkpoint_every=0", "train.device=cpu"]
+
+
+def tiny_run(out, model, *overrides, steps=2):
+    return genreg.train(model, overrides=[*TRAIN, f"train.steps={steps}", *overrides], out=out, quiet=True)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Lazily trained tiny runs, one per name, shared within a test module."""
+    root = tmp_path_factory.mktemp("runs")
+    made = {}
+    specs = {
+        "dae1d": ("dae1d", "data.n=64", "train.batch_size=32"),
+        "gan-ring8": ("gan", "data=ring8", "data.n=128", "train.batch_size=64"),
+        "acgan": ("acgan", "data.size=32", "data.n=24", "model.base_channels=8", "train.batch_size=12"),
+        "vae": ("vae", "data.size=32", "data.n=16", "model.hidden=16", "train.batch_size=8"),
+        "wgan-gp-radio": ("wgan-gp", "data=radio", "data.n=32", "model.trace_channels=[8,8,4,4]",
+                          "train.batch_size=16"),
+    }
+
+    def get(name):
+        if name not in made:
+            model, *overrides = specs[name]
+            made[name] = tiny_run(root / name, model, *overrides).run_dir
+        return made[name]
+
+    return get
