@@ -48,6 +48,11 @@ class GANArchConfig(AdversarialConfig):
     # mlp2d
     dim: int = 0  # point dimension; 0 = the data's (2 without data)
     hidden: int = 128
+
+    # defaults every study GAN shares (the models override what differs, e.g. optim_defaults)
+    train_defaults = {"steps": 20000, "batch_size": 64, "log_every": 50, "sample_every": 1000,
+                      "checkpoint_every": 2000, "num_samples": 64}
+    data_defaults = {"name": "galaxies", "size": 64}
     layers: int = 3
     mlp_norm: Literal["batch", "layer", "none"] = "none"  # hidden-layer norm of both point networks
 

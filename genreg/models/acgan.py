@@ -32,10 +32,8 @@ class ACGANConfig(GANArchConfig):
     num_classes: int = 3
     aux_weight: float = 1.0
 
-    train_defaults = {"steps": 20000, "batch_size": 64, "log_every": 50, "sample_every": 1000,
-                      "checkpoint_every": 2000, "num_samples": 48}
+    train_defaults = {**GANArchConfig.train_defaults, "num_samples": 48}  # a 3-class grid of 16 each
     optim_defaults = {"lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999)}
-    data_defaults = {"name": "galaxies", "size": 64}
 
     def validate(self) -> None:
         super().validate()

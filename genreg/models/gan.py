@@ -27,10 +27,7 @@ class GANConfig(GANArchConfig):
     penalty: str = "none"
     n_critic: int = 1
 
-    train_defaults = {"steps": 20000, "batch_size": 64, "log_every": 50, "sample_every": 1000,
-                      "checkpoint_every": 2000, "num_samples": 64}
     optim_defaults = {"lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999)}
-    data_defaults = {"name": "galaxies", "size": 64}
 
 
 @model_factory(GANConfig)

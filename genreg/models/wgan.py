@@ -34,10 +34,7 @@ class WGANGPConfig(GANArchConfig):
     n_critic: int = 5
     norm_d: Literal["batch", "layer", "none"] = "layer"
 
-    train_defaults = {"steps": 20000, "batch_size": 64, "log_every": 50, "sample_every": 1000,
-                      "checkpoint_every": 2000, "num_samples": 64}
     optim_defaults = {"lr_g": 1e-4, "lr_d": 4e-4, "betas": (0.5, 0.999)}
-    data_defaults = {"name": "galaxies", "size": 64}
 
 
 @dataclass
@@ -48,10 +45,7 @@ class WGANDivConfig(GANArchConfig):
     n_critic: int = 5
     norm_d: Literal["batch", "layer", "none"] = "layer"
 
-    train_defaults = {"steps": 20000, "batch_size": 64, "log_every": 50, "sample_every": 1000,
-                      "checkpoint_every": 2000, "num_samples": 64}
     optim_defaults = {"lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999)}
-    data_defaults = {"name": "galaxies", "size": 64}
 
 
 @model_factory(WGANGPConfig)

@@ -39,3 +39,14 @@ def cli_env() -> dict:
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(cli_command(*args), capture_output=True, text=True, timeout=timeout, env=cli_env())
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models: threads only contend with each other on a shared CPU."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

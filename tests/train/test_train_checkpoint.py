@@ -15,13 +15,8 @@ from genreg.train.loop import WALL_CLOCK_FIELDS
 
 from conftest import cli_command, cli_env, run_cli
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def metrics_without_clock(run_dir):

@@ -11,16 +11,10 @@ from genreg.errors import UsageError
 from genreg.train import checkpoint as ckpt
 from genreg.train.guard import NonFiniteError
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 QUIET = dict(quiet=True)
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # tiny models: threads only contend with each other on a shared CPU
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def read_metrics(run_dir):
