@@ -4,7 +4,8 @@ Network: :class:`genreg.nets.dae1d.DAE1d` -- four Conv1d + ReLU + 2x max-pool bl
 500 -> 250 -> 125 -> 62 -> 31 samples, ending in 16 channels (the code: 16 x 31 = 496
 values), mirrored by upsample + Conv1d blocks back to 500 samples with a sigmoid output.
 Objective: MSE between the recovered trace and the clean signal (noisy -> clean pairs of
-the ``radio`` data set). Adam lr 1e-3, batch 64.
+the ``radio`` data set). Adam lr 1e-3, batch 64. Each trace's mean is taken off before the
+encoder and restored at the output (``model.center``, see :mod:`genreg.nets.dae1d`).
 
 ``length=0`` takes the trace length from the data (500 without data).
 """
@@ -26,6 +27,7 @@ class DAE1dConfig(ReconstructionConfig):
     kernel_sizes: tuple[int, ...] = (9, 9, 5, 5)
     activation: Literal["relu", "leaky_relu", "none"] = "relu"
     upsample: Literal["nearest", "linear"] = "nearest"
+    center: bool = True  # subtract each trace's mean before the encoder, restore it at the output
 
     train_defaults = {"steps": 6000, "batch_size": 64, "log_every": 50, "sample_every": 1000,
                       "checkpoint_every": 1000, "num_samples": 8}
@@ -55,7 +57,7 @@ def dae1d(cfg: DAE1dConfig) -> ReconstructionModel:
     from ..nets.dae1d import DAE1d
 
     net = DAE1d(cfg.length or 500, tuple(cfg.channels), tuple(cfg.kernel_sizes), cfg.activation,
-                upsample=cfg.upsample)
+                upsample=cfg.upsample, center=cfg.center)
     # shapes for the trainer's check against the data (a clear error instead of a conv error)
     net.input_shape, net.output_shape = net.encoder.input_shape, net.decoder.output_shape
     return ReconstructionModel(cfg, net=net, name="dae1d")

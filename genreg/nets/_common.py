@@ -50,6 +50,17 @@ def output_activation(name: str) -> nn.Module:
     raise UsageError(f"unknown output activation {name!r}; choose one of {', '.join(OUTPUT_ACTIVATIONS)}")
 
 
+def inverse_output_activation(name: str, y: Tensor, eps: float = 1e-4) -> Tensor:
+    """The pre-activation value whose output is ``y`` (clamped inside the output's range)."""
+    if name == "sigmoid":
+        return torch.logit(y.clamp(eps, 1 - eps))
+    if name == "tanh":
+        return torch.atanh(y.clamp(-1 + eps, 1 - eps))
+    if name == "none":
+        return y
+    raise UsageError(f"unknown output activation {name!r}; choose one of {', '.join(OUTPUT_ACTIVATIONS)}")
+
+
 def norm_layer(name: str, channels: int, dims: int) -> nn.Module:
     """A normalisation for ``channels`` feature maps of ``dims`` spatial dimensions (0 = vectors).
 

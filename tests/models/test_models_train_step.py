@@ -9,7 +9,7 @@ import tomllib
 
 import pytest
 
-from conftest import tiny_run
+from tiny_runs import tiny_run
 
 DATA = {
     "images": ("data=galaxies", "data.size=32", "data.n=12", "model.base_channels=8", "train.batch_size=6"),

@@ -8,7 +8,7 @@ import pytest
 
 from genreg.evaluate import evaluate
 
-from conftest import tiny_run
+from tiny_runs import tiny_run
 
 pytestmark = pytest.mark.slow
 

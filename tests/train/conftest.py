@@ -1,7 +1,8 @@
-"""Fixtures for the training tests: the test data plugin, and CLI runs in subprocesses."""
+"""Fixtures for the training tests: the test data plugin and a one-thread torch.
 
-import os
-import subprocess
+Helpers that tests import live in modules of their own (cli_runs.py), not here: a
+`from conftest import ...` would pick whichever conftest.py was imported first."""
+
 import sys
 from pathlib import Path
 
@@ -23,22 +24,6 @@ def toys():
         yield train_toys
     finally:
         manager.unregister(train_toys.PLUGIN_NAME)
-
-
-def cli_command(*args: str) -> list[str]:
-    """`genreg ARGS` (with the test data sets) as a subprocess command line."""
-    return [sys.executable, str(HERE / "run_cli.py"), *args]
-
-
-def cli_env() -> dict:
-    env = dict(os.environ)
-    env.setdefault("OMP_NUM_THREADS", "1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parents[1]), env.get("PYTHONPATH", "")]))
-    return env
-
-
-def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(cli_command(*args), capture_output=True, text=True, timeout=timeout, env=cli_env())
 
 
 @pytest.fixture

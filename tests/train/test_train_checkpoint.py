@@ -13,7 +13,7 @@ import genreg
 from genreg.train import checkpoint as ckpt
 from genreg.train.loop import WALL_CLOCK_FIELDS
 
-from conftest import cli_command, cli_env, run_cli
+from cli_runs import cli_command, cli_env, run_cli
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -81,7 +81,7 @@ def test_torchrun_launch(toys, tmp_path):
     import subprocess
     import sys
 
-    from conftest import HERE, cli_env
+    from cli_runs import HERE, cli_env
 
     if shutil.which("torchrun") is None and not (Path(sys.executable).parent / "torchrun").exists():
         pytest.skip("torchrun is not installed next to this Python")
