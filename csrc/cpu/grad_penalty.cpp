@@ -9,6 +9,7 @@
 #include <cmath>
 #include <vector>
 
+#include "../grad_penalty_checks.h"
 #include "../grad_penalty_math.h"
 #include "loops.h"
 
@@ -68,15 +69,8 @@ std::vector<double> per_sample_sumsq(const scalar_t* x, int64_t batch, int64_t n
   return s;
 }
 
-void check_grads(const at::Tensor& grads, const char* op) {
-  TORCH_CHECK(grads.dim() >= 1, op, ": grads must have a batch dimension, got a 0-d tensor");
-  TORCH_CHECK(at::isFloatingType(grads.scalar_type()), op, ": grads must be floating point, got ",
-              grads.scalar_type());
-  TORCH_CHECK(grads.device().is_cpu(), op, ": the CPU kernel got a tensor on ", grads.device());
-}
-
 at::Tensor grad_penalty_cpu(const at::Tensor& grads, c10::string_view mode, double center, double p) {
-  check_grads(grads, "grad_penalty");
+  check_grad_penalty_grads(grads, at::kCPU, "grad_penalty");
   const auto pm = parse_penalty_mode<double>(mode, center, p, "grad_penalty");
   auto g = grads.contiguous();
   const int64_t batch = g.size(0);
@@ -102,13 +96,9 @@ void scale_row(const scalar_t* x, double a, scalar_t* out, int64_t n) {
 
 at::Tensor grad_penalty_backward_cpu(const at::Tensor& grad_out, const at::Tensor& grads, c10::string_view mode,
                                      double center, double p) {
-  check_grads(grads, "grad_penalty_backward");
+  check_grad_penalty_grads(grads, at::kCPU, "grad_penalty_backward");
   const auto pm = parse_penalty_mode<double>(mode, center, p, "grad_penalty_backward");
-  TORCH_CHECK(grad_out.dim() == 1 && grad_out.size(0) == grads.size(0),
-              "grad_penalty_backward: grad_out must have shape (", grads.size(0), ",), got ", grad_out.sizes());
-  TORCH_CHECK(grad_out.scalar_type() == grads.scalar_type(), "grad_penalty_backward: grad_out has dtype ",
-              grad_out.scalar_type(), ", expected ", grads.scalar_type());
-  TORCH_CHECK(grad_out.device() == grads.device(), "grad_penalty_backward: grad_out and grads are on different devices");
+  check_grad_penalty_grad_out(grad_out, grads, "grad_penalty_backward");
   auto g = grads.contiguous();
   auto go = grad_out.contiguous();
   const int64_t batch = g.size(0);

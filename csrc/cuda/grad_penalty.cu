@@ -18,6 +18,7 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/library.h>
 
+#include "../grad_penalty_checks.h"
 #include "../grad_penalty_math.h"
 #include "block_reduce.cuh"
 
@@ -101,10 +102,7 @@ __global__ void backward_kernel(const scalar_t* __restrict__ grad_out, const sca
 }
 
 void check_grads(const at::Tensor& grads, const char* op) {
-  TORCH_CHECK(grads.dim() >= 1, op, ": grads must have a batch dimension, got a 0-d tensor");
-  TORCH_CHECK(at::isFloatingType(grads.scalar_type()), op, ": grads must be floating point, got ",
-              grads.scalar_type());
-  TORCH_CHECK(grads.is_cuda(), op, ": the CUDA kernel got a tensor on ", grads.device());
+  check_grad_penalty_grads(grads, at::kCUDA, op);
   TORCH_CHECK(grads.size(0) <= 2147483647LL, op, ": at most 2^31 - 1 samples per call on CUDA, got ", grads.size(0));
 }
 
@@ -143,11 +141,7 @@ at::Tensor grad_penalty_cuda(const at::Tensor& grads, c10::string_view mode, dou
 at::Tensor grad_penalty_backward_cuda(const at::Tensor& grad_out, const at::Tensor& grads, c10::string_view mode,
                                       double center, double p) {
   check_grads(grads, "grad_penalty_backward");
-  TORCH_CHECK(grad_out.dim() == 1 && grad_out.size(0) == grads.size(0),
-              "grad_penalty_backward: grad_out must have shape (", grads.size(0), ",), got ", grad_out.sizes());
-  TORCH_CHECK(grad_out.scalar_type() == grads.scalar_type(), "grad_penalty_backward: grad_out has dtype ",
-              grad_out.scalar_type(), ", expected ", grads.scalar_type());
-  TORCH_CHECK(grad_out.device() == grads.device(), "grad_penalty_backward: grad_out and grads are on different devices");
+  check_grad_penalty_grad_out(grad_out, grads, "grad_penalty_backward");
   const c10::cuda::CUDAGuard guard(grads.device());
   auto g = grads.contiguous();
   auto go = grad_out.contiguous();

@@ -140,6 +140,24 @@ def _conv1d_fused_pays_off(x: Tensor, weight: Tensor) -> bool:
 # out_channels * in_channels up to which `auto` picks the fused conv1d_block on CPU.
 CONV1D_FUSED_MAX_CHANNEL_PRODUCT = 16
 
+# in_channels * kernel_size (multiply-adds per output) up to which `auto` picks the
+# fused conv1d_block on CUDA. Provisional, not yet measured on a GPU: with few taps per
+# output a layer is memory- and launch-bound, where one fused pass should beat cuDNN's
+# conv + activation + pool (separate kernels, the pre-activation written out and read
+# back); with many it is compute-bound, where cuDNN's tensor-core kernels should win.
+CONV1D_CUDA_FUSED_MAX_TAPS = 64
+
+# Kernel sizes the CUDA kernel takes (its shared-memory tiles are sized for them).
+CONV1D_CUDA_MAX_KERNEL = 513
+
+# dtypes with a fused conv1d_block, per device type (CUDA: half types accumulate in float32).
+CONV1D_FUSED_DTYPES = {"cpu": (torch.float32, torch.float64),
+                       "cuda": (torch.float32, torch.float64, torch.float16, torch.bfloat16)}
+
+
+def _conv1d_cuda_fused_pays_off(x: Tensor, weight: Tensor) -> bool:
+    return weight.shape[1] * weight.shape[2] <= CONV1D_CUDA_FUSED_MAX_TAPS
+
 
 def conv1d_block(x: Tensor, weight: Tensor, bias: Tensor | None = None, activation: str = "relu",
                  negative_slope: float = 0.01, pool: bool = True) -> Tensor:
@@ -148,7 +166,9 @@ def conv1d_block(x: Tensor, weight: Tensor, bias: Tensor | None = None, activati
     ``x`` (B, C_in, L), ``weight`` (C_out, C_in, K) with K odd, ``bias`` (C_out,) or None;
     ``activation`` relu, leaky_relu (with ``negative_slope``) or none. Differentiable any
     number of times. With backend ``auto`` the fused CPU kernel runs for float32/float64
-    layers with few channels (see ``CONV1D_FUSED_MAX_CHANNEL_PRODUCT``), oneDNN otherwise.
+    layers with few channels (see ``CONV1D_FUSED_MAX_CHANNEL_PRODUCT``), oneDNN otherwise;
+    on CUDA the fused kernel (float32/64, float16, bfloat16) runs for layers with few taps
+    per output (``CONV1D_CUDA_FUSED_MAX_TAPS``), cuDNN otherwise.
     """
     op = "conv1d_block"
     if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
@@ -170,11 +190,22 @@ def conv1d_block(x: Tensor, weight: Tensor, bias: Tensor | None = None, activati
         raise ValueError(f"{op}: unknown activation {activation!r}; choose {', '.join(reference.CONV1D_ACTIVATIONS)}")
     if pool and x.shape[2] < 2:
         raise ValueError(f"{op}: max-pool 2 needs length >= 2, got {x.shape[2]}")
-    fusable = x.dtype in (torch.float32, torch.float64)
-    if _backend == "auto" and not (fusable and _conv1d_fused_pays_off(x, weight)):
+    device = x.device.type
+    dtypes = CONV1D_FUSED_DTYPES.get(device, ())
+    on_cuda = device == "cuda"
+    fits = not on_cuda or weight.shape[2] <= CONV1D_CUDA_MAX_KERNEL
+    fusable = x.dtype in dtypes and fits
+    pays_off = _conv1d_cuda_fused_pays_off if on_cuda else _conv1d_fused_pays_off
+    if _backend == "auto" and not (fusable and pays_off(x, weight)):
         return reference.conv1d_block(x, weight, bias, activation, negative_slope, pool)
-    if fusable and resolve("conv1d_block_forward", x.device.type) == "fused":
+    if fusable and resolve("conv1d_block_forward", device) == "fused":
         return torch.ops.genreg.conv1d_block_forward(x, weight, bias, activation, float(negative_slope), bool(pool))[0]
     if _backend == "fused" and not fusable:
-        raise KernelError(f"GENREG_KERNELS=fused but {op} has fused kernels for float32/float64 only, got {x.dtype}")
+        if not dtypes:
+            why = f"there is no fused kernel for {device} tensors"
+        elif x.dtype not in dtypes:
+            why = f"its {device} kernels take {'/'.join(str(d).removeprefix('torch.') for d in dtypes)}, got {x.dtype}"
+        else:
+            why = f"its CUDA kernel takes kernel sizes up to {CONV1D_CUDA_MAX_KERNEL}, got {weight.shape[2]}"
+        raise KernelError(f"GENREG_KERNELS=fused but {op} cannot run fused: {why}")
     return reference.conv1d_block(x, weight, bias, activation, negative_slope, pool)

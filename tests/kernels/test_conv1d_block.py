@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from genreg import kernels
+from genreg.errors import KernelError
 from genreg.kernels import reference
 
 TOL = {torch.float64: dict(rtol=1e-10, atol=1e-10), torch.float32: dict(rtol=1e-4, atol=1e-5)}
@@ -144,3 +145,15 @@ def test_kernel_checks_its_inputs(fused_cpu):
         torch.ops.genreg.conv1d_block_forward(x, w, None, "gelu", 0.0, True)
     with pytest.raises(RuntimeError, match="float32 or float64"):
         torch.ops.genreg.conv1d_block_forward(x.half(), w.half(), None, "relu", 0.0, True)
+
+
+def test_fused_backend_names_the_dtypes_each_device_takes():
+    """float16/bfloat16 have a fused kernel on CUDA only; on CPU `fused` says so."""
+    x, w = torch.randn(2, 1, 10, dtype=torch.float16), torch.randn(4, 1, 3, dtype=torch.float16)
+    with kernels.use_backend("fused"):
+        with pytest.raises(KernelError, match="cpu kernels take float32/float64, got torch.float16"):
+            kernels.conv1d_block(x, w)
+    with kernels.use_backend("auto"):  # auto falls back to the reference
+        out = kernels.conv1d_block(x, w)
+    assert out.dtype == torch.float16
+    torch.testing.assert_close(out, reference.conv1d_block(x, w), rtol=0, atol=0)
