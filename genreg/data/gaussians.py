@@ -22,6 +22,13 @@ from ._common import check_count, check_seed, check_split, torch_seed
 DEFAULT_N = {"train": 10_000, "test": 2_000}
 
 
+def _positive(name: str, key: str, value: float) -> float:
+    value = float(value)
+    if not (math.isfinite(value) and value > 0):
+        raise UsageError(f"{name}: {key} must be a positive number, got {value}")
+    return value
+
+
 def _mixture(name: str, centers, split: str, seed: int, n: Optional[int], std: float, labels: bool):
     import torch
 
@@ -30,9 +37,7 @@ def _mixture(name: str, centers, split: str, seed: int, n: Optional[int], std: f
     split_index = check_split(name, split)
     seed = check_seed(name, seed)
     n = check_count(name, "n", DEFAULT_N[split] if n is None else n)
-    std = float(std)
-    if not (math.isfinite(std) and std > 0):
-        raise UsageError(f"{name}: std must be a positive number, got {std}")
+    std = _positive(name, "std", std)
     gen = torch.Generator().manual_seed(torch_seed(seed, split_index))
     k = centers.shape[0]
     mode = (torch.arange(n) % k)[torch.randperm(n, generator=gen)]
@@ -55,9 +60,7 @@ def ring8(split: str = "train", seed: int = 0, *, n: Optional[int] = None, radiu
     """
     import torch
 
-    radius = float(radius)
-    if not (math.isfinite(radius) and radius > 0):
-        raise UsageError(f"ring8: radius must be a positive number, got {radius}")
+    radius = _positive("ring8", "radius", radius)
     angle = torch.arange(8, dtype=torch.float64) * (2 * math.pi / 8)
     centers = (radius * torch.stack([torch.cos(angle), torch.sin(angle)], 1)).float()
     return _mixture("ring8", centers, split, seed, n, std, labels)
@@ -77,9 +80,7 @@ def grid25(split: str = "train", seed: int = 0, *, n: Optional[int] = None, spac
     """
     import torch
 
-    spacing = float(spacing)
-    if not (math.isfinite(spacing) and spacing > 0):
-        raise UsageError(f"grid25: spacing must be a positive number, got {spacing}")
+    spacing = _positive("grid25", "spacing", spacing)
     ticks = (torch.arange(5, dtype=torch.float32) - 2) * spacing
     centers = torch.cartesian_prod(ticks, ticks)
     return _mixture("grid25", centers, split, seed, n, std, labels)

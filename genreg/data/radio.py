@@ -29,6 +29,11 @@ sigmoid output can reach its target). The zero level of the true signal is mappe
 ``-lo / (hi - lo)``. ``meta["offset"]`` (lo) and ``meta["scale"]`` (hi - lo) hold the
 map per trace: raw = normalised * scale + offset.
 
+Labels (``labels=True``): the pulse's polarity as a class, ``y`` = 1 (``positive``) where
+the true signal's largest excursion from its zero level is positive, else 0
+(``negative``; noise-only traces too), so a class-conditional GAN (acGAN) also trains on
+traces. The label is read off the true signal, so it never changes the traces.
+
 Splits: ``train`` and ``test`` are independent random streams of the same seed, so a
 trace never appears in both and the test set does not depend on the size of train.
 Generation runs in fixed chunks of 4096 traces, each from its own stream, so the first
@@ -61,6 +66,7 @@ from ._common import (
 SAMPLING_RATE_HZ = 180e6
 TRACE_LENGTH = 500
 NOISE_KINDS = ("realistic", "uniform", "cosine")
+POLARITY_CLASSES = ("negative", "positive")
 DEFAULT_N = {"train": 10_000, "test": 2_000}
 CHUNK = 4096
 _FORMAT_VERSION = 1  # bump when the simulation changes, so old caches are not reused
@@ -174,6 +180,16 @@ def simulate(n: int, *, seed: int = 0, split_index: int = 0, noise: str = "reali
     return out
 
 
+def polarity(arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """1 where the true signal's largest excursion from its zero level is positive, else 0 (int64)."""
+    target = arrays["target"]
+    # the true signal's zero level: 0 in raw units, -offset/scale after normalisation
+    zero = -arrays["offset"] / arrays["scale"] if "offset" in arrays else np.zeros(len(target), np.float32)
+    excursion = target - zero[:, None]
+    peak = excursion[np.arange(len(target)), np.argmax(np.abs(excursion), axis=1)]
+    return (peak > 0).astype(np.int64)
+
+
 def _cache_file(cache: str, split: str, key: str) -> str:
     if cache.endswith(".npz"):
         return cache
@@ -213,7 +229,7 @@ def radio(split: str = "train", seed: int = 0, *, n: Optional[int] = None,
           noise: Literal["realistic", "uniform", "cosine"] = "realistic",
           snr: Union[float, tuple[float, float]] = (2.0, 8.0), noise_only: float = 0.0,
           normalize: bool = True, rfi_lines: int = 3, cosine_noise: float = 0.0,
-          cache: Optional[str] = None):
+          labels: bool = False, cache: Optional[str] = None):
     """Simulated cosmic-ray radio traces (see the module docstring for the physics).
 
     split         ``train`` or ``test`` (independent streams of ``seed``)
@@ -226,11 +242,12 @@ def radio(split: str = "train", seed: int = 0, *, n: Optional[int] = None,
                   noise RMS 1, pulse peak = snr)
     rfi_lines     narrow-band interference lines per trace (``realistic`` noise only)
     cosine_noise  RMS of extra Gaussian noise relative to the cosine (``cosine`` noise only)
+    labels        also return the pulse polarity as the class label ``y`` (0 negative, 1 positive)
     cache         a directory (file name from the parameters) or a ``.npz`` file to reuse
 
     Returns an ArrayDataset with ``x`` (noisy) and ``target`` (clean), float32, shape
-    (n, 1, 500); ``meta`` holds sampling_rate_hz, snr and has_signal per trace, and
-    offset/scale per trace when normalised.
+    (n, 1, 500), and ``y`` (n,) with ``labels``; ``meta`` holds sampling_rate_hz, snr and
+    has_signal per trace, and offset/scale per trace when normalised.
     """
     import torch
 
@@ -266,5 +283,6 @@ def radio(split: str = "train", seed: int = 0, *, n: Optional[int] = None,
     if normalize:
         meta["offset"] = torch.from_numpy(arrays["offset"])
         meta["scale"] = torch.from_numpy(arrays["scale"])
+    y = torch.from_numpy(polarity(arrays)) if labels else None
     return ArrayDataset(torch.from_numpy(arrays["x"]).unsqueeze(1), target=torch.from_numpy(arrays["target"]).unsqueeze(1),
-                        name="radio", meta=meta)
+                        y=y, class_names=POLARITY_CLASSES if labels else (), name="radio", meta=meta)

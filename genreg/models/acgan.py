@@ -9,9 +9,8 @@ one-sided real-label smoothing (off by default: real_label 1.0). Classes: 0 barr
 
 Defaults: Adam lr 2e-4, betas (0.5, 0.999), batch 64, one critic update per step,
 BatchNorm; galaxies at 64x64 (``data.size=128`` for the 128x128 variant). With
-``data=ring8 data.labels=true model.num_classes=8`` it trains on labelled points; the
-radio traces carry no labels, so an acGAN cannot train on them (the trace networks
-themselves are conditional-capable and tested).
+``data=ring8 data.labels=true model.num_classes=8`` it trains on labelled points, and with
+``data=radio data.labels=true model.num_classes=2`` on traces labelled by pulse polarity.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The radio-trace simulator: determinism, shapes, SNR, noise spectra, normalisation, cache."""
 
 import numpy as np
+import torch
 import pytest
 
 from genreg.data.base import ArrayDataset
@@ -193,3 +194,17 @@ def test_cache_file_with_other_parameters_is_regenerated(tmp_path):
         d = radio(n=60, seed=1, cache=str(path))
     assert len(d) == 60
     assert len(radio(n=60, seed=1, cache=str(path))) == 60
+
+
+def test_labels_are_the_pulse_polarity_and_leave_the_traces_unchanged():
+    plain = radio("test", n=400, normalize=False)
+    labelled = radio("test", n=400, normalize=False, labels=True)
+    assert torch.equal(plain.x, labelled.x) and plain.y is None
+    assert labelled.class_names == ("negative", "positive") and labelled.y.dtype == torch.int64
+    clean = labelled.target[:, 0]
+    # raw units: the zero level is 0, so the polarity is the sign of the largest |value|
+    expected = clean[torch.arange(400), clean.abs().argmax(1)] > 0
+    assert torch.equal(labelled.y.bool(), expected)
+    assert 0.35 < labelled.y.float().mean() < 0.65  # the polarity is a coin flip
+    normalised = radio("test", n=400, labels=True)
+    assert torch.equal(normalised.y, labelled.y)  # the affine map keeps the polarity

@@ -15,6 +15,8 @@ def runs(tmp_path_factory):
         "gan-ring8": ("gan", "data=ring8", "data.n=128", "train.batch_size=64"),
         "acgan": ("acgan", "data.size=32", "data.n=24", "model.base_channels=8", "train.batch_size=12"),
         "vae": ("vae", "data.size=32", "data.n=16", "model.hidden=16", "train.batch_size=8"),
+        "acgan-radio": ("acgan", "data=radio", "data.labels=true", "data.n=32", "model.num_classes=2",
+                        "model.trace_channels=[8,8,4,4]", "train.batch_size=16"),
         "wgan-gp-radio": ("wgan-gp", "data=radio", "data.n=32", "model.trace_channels=[8,8,4,4]",
                           "train.batch_size=16"),
     }

@@ -98,3 +98,20 @@ def test_eval_of_a_folder_without_checkpoints_is_one_line_error(tmp_path, capsys
     assert main(["eval", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "holds no complete checkpoint" in err
+
+
+def test_eval_acgan_on_radio_scores_the_pulse_polarity(runs, capsys):
+    m = _eval_json(capsys, str(runs("acgan-radio")), "--n", "40")
+    assert 0.0 <= m["class_fidelity"] <= 1.0 and 0.5 < m["class_fidelity_real"] <= 1.0
+
+
+def test_polarity_rule_reads_the_largest_excursion():
+    import torch
+
+    from genreg.evaluate import _polarity
+
+    base = torch.full((3, 1, 50), 0.5)
+    base[0, 0, 10], base[0, 0, 12] = 0.9, 0.3   # larger upward lobe: positive
+    base[1, 0, 20], base[1, 0, 22] = 0.7, 0.05  # larger downward lobe: negative
+    base[2, 0, 30] = 0.2                        # only a downward spike: negative
+    assert _polarity(base).tolist() == [1, 0, 0]

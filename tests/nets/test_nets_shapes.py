@@ -234,3 +234,19 @@ def test_latent_interpolation_strip():
     torch.testing.assert_close(strip[-1], model(x[1:])[0][0])
     with pytest.raises(UsageError, match="steps"):
         interpolate_latents(torch.zeros(4), torch.ones(4), steps=1)
+
+
+def test_dae1d_centring_removes_the_trace_level_and_restores_it_at_the_output():
+    torch.manual_seed(0)
+    model = DAE1d()
+    x = torch.rand(3, 1, 500) * 0.5
+    # the code does not depend on the trace's level ...
+    torch.testing.assert_close(model.encode(x + 0.3), model.encode(x), rtol=0, atol=1e-5)
+    # ... and with a silent head, the output is exactly each trace's mean level
+    with torch.no_grad():
+        model.decoder.head.weight.zero_()
+        model.decoder.head.bias.zero_()
+    torch.testing.assert_close(model(x), x.mean(-1, keepdim=True).expand_as(x), rtol=1e-5, atol=1e-6)
+    # without centring the level reaches the code
+    plain = DAE1d(center=False)
+    assert not torch.allclose(plain.encode(x + 0.3), plain.encode(x), atol=1e-3)
