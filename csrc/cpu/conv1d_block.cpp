@@ -15,7 +15,6 @@
 #include <ATen/Dispatch.h>
 #include <torch/library.h>
 
-#include <cstring>
 #include <tuple>
 #include <vector>
 
@@ -25,15 +24,6 @@ namespace genreg {
 namespace {
 
 using namespace conv1d;
-
-// Copies sample b's rows (channels, len) of x into zero-padded rows.
-template <typename scalar_t>
-auto copy_rows(const scalar_t* x, int64_t channels, int64_t len, int64_t pad, int64_t row) {
-  return [=](int64_t b, scalar_t* rows) {
-    const scalar_t* src = x + b * channels * len;
-    for (int64_t c = 0; c < channels; ++c) std::memcpy(rows + c * row + pad, src + c * len, len * sizeof(scalar_t));
-  };
-}
 
 std::tuple<at::Tensor, at::Tensor> conv1d_block_forward_cpu(const at::Tensor& x_in, const at::Tensor& weight_in,
                                                             const std::optional<at::Tensor>& bias_in,
@@ -53,7 +43,7 @@ std::tuple<at::Tensor, at::Tensor> conv1d_block_forward_cpu(const at::Tensor& x_
   auto out = at::empty({batch, cout, out_len}, x.options());
   auto code = at::empty({batch, cout, out_len}, x.options().dtype(at::kByte));
   at::Tensor bias = has_bias ? bias_in->contiguous() : at::Tensor();
-  const Layer layer = make_layer(batch, cin, cout, kernel, len, pool ? 2 * out_len : len, out_len);
+  const Layer layer = make_layer(batch, cin, cout, kernel, len, pool ? 2 * out_len : len, out_len, out_len);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "conv1d_block_forward_cpu", [&] {
     run_forward<scalar_t>(layer, weight.data_ptr<scalar_t>(), has_bias ? bias.data_ptr<scalar_t>() : nullptr,
                           pool ? Store::pool_act : Store::act,
@@ -86,7 +76,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> conv1d_block_backward_cpu(
   // grad_x = the 'same' convolution of gz with the kernel flipped and in/out swapped
   auto weight_t = weight_in.flip({2}).transpose(0, 1).contiguous();
   auto grad_x = at::empty_like(x);
-  const Layer layer = make_layer(batch, cin, cout, kernel, len, pool ? 2 * out_len : len, out_len);
+  const Layer layer = make_layer(batch, cin, cout, kernel, len, pool ? 2 * out_len : len, out_len, out_len);
   at::Tensor grad_w, grad_b;
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "conv1d_block_backward_cpu", [&] {
     const scalar_t* wtp = weight_t.data_ptr<scalar_t>();
@@ -97,7 +87,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> conv1d_block_backward_cpu(
       forward(a);
     };
     std::tie(grad_w, grad_b) = run_backward<scalar_t>(
-        layer, go.data_ptr<scalar_t>(), code.data_ptr<uint8_t>(), pool,
+        layer, go.data_ptr<scalar_t>(), code.data_ptr<uint8_t>(), pool ? Store::pool_act : Store::act,
         static_cast<scalar_t>(negative_side_slope(act, negative_slope)), x.options(),
         copy_rows(x.data_ptr<scalar_t>(), cin, len, kernel / 2, layer.row), grad_input, 0);
   });

@@ -83,20 +83,33 @@ class Scratch {
 };
 
 // Shapes of one conv1d layer as the drivers see it. The z rows have `positions`
-// entries computed from input rows of `in_length` (padded to `row`); outputs have
-// `out_length` per row.
+// entries computed from input rows of `in_length` (padded to `row`); output rows have
+// `out_length` entries, `y_row` apart (out_length, except for Store::unpool_act, where
+// out_channels counts the even/odd halves and y_row = positions).
 struct Layer {
   int64_t batch, in_channels, out_channels, kernel;
   int64_t in_length;   // valid entries of an input row
-  int64_t positions;   // z positions computed per row (<= in_length rows' padded span)
-  int64_t out_length;  // outputs per row
-  int64_t row;         // padded row length
+  int64_t positions;   // z positions computed per row
+  int64_t out_length;  // outputs per output row
+  int64_t y_row;       // elements between the rows the loops write
+  int64_t row;         // padded input row length
 };
 
 inline Layer make_layer(int64_t batch, int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t in_length,
-                        int64_t positions, int64_t out_length) {
+                        int64_t positions, int64_t out_length, int64_t y_row) {
   const int64_t span = std::max(in_length, positions);
-  return {batch, in_channels, out_channels, kernel, in_length, positions, out_length, padded_row_length(span, kernel)};
+  return {batch,      in_channels, out_channels, kernel, in_length,
+          positions,  out_length,  y_row,        padded_row_length(span, kernel)};
+}
+
+// A fill for the drivers below: copies sample b's rows (channels, len) of x into
+// zero-padded rows with `pad` zeros in front.
+template <typename T>
+auto copy_rows(const T* x, int64_t channels, int64_t len, int64_t pad, int64_t row) {
+  return [=](int64_t b, T* rows) {
+    const T* src = x + b * channels * len;
+    for (int64_t c = 0; c < channels; ++c) std::memcpy(rows + c * row + pad, src + c * len, len * sizeof(T));
+  };
 }
 
 // Samples in parallel; with fewer samples than threads, groups of output channels
@@ -119,22 +132,23 @@ void run_forward(const Layer& l, const T* weight, const T* bias, Store store, T 
       const int64_t b = i / groups, o0 = (i % groups) * per_group;
       if (b != loaded) fill(b, rows.get());
       loaded = b;
-      const int64_t first = (b * l.out_channels + o0) * l.out_length;
+      const int64_t first = (b * l.out_channels + o0) * l.y_row;
       ForwardArgs<T> a{rows.get(), l.row, l.in_channels, weight + o0 * w_stride, bias ? bias + o0 : nullptr,
                        std::min(per_group, l.out_channels - o0), l.kernel, l.positions, store, negative_slope,
-                       y + first, code ? code + first : nullptr, l.out_length};
+                       y + first, code ? code + first : nullptr, l.y_row};
       forward(a);
     }
   });
 }
 
-// The weight and bias gradients of a layer whose forward wrote `code` (Store::act or
-// pool_act), and the gradient at its input rows: for each sample, grad_input(b,
-// gz_rows, scratch) gets the gradient at z in zero-padded rows (the layout fill
-// writes) and a per-thread scratch of `scratch_size` elements. Returns grad_weight
-// (out, in, kernel) and the bias gradient (out,) (float64 sums, cast by the caller).
+// The weight and bias gradients of a layer whose forward wrote `code` with `store`
+// (act, pool_act or unpool_act), and the gradient at its input rows: for each sample,
+// grad_input(b, gz_rows, scratch) gets the gradient at z in zero-padded rows (the
+// layout fill writes) and a per-thread scratch of `scratch_size` elements. Returns
+// grad_weight (out, in, kernel) and the bias gradient (out,) (float64 sums, cast by
+// the caller; for unpool_act all of a pair's sum is in its even row).
 template <typename T, typename Fill, typename GradInput>
-std::pair<at::Tensor, at::Tensor> run_backward(const Layer& l, const T* grad_out, const uint8_t* code, bool pool,
+std::pair<at::Tensor, at::Tensor> run_backward(const Layer& l, const T* grad_out, const uint8_t* code, Store store,
                                                T negative_slope, const at::TensorOptions& options, Fill fill,
                                                GradInput grad_input, int64_t scratch_size) {
   const int64_t threads = at::get_num_threads();
@@ -157,10 +171,19 @@ std::pair<at::Tensor, at::Tensor> run_backward(const Layer& l, const T* grad_out
       for (int64_t s = 0; s < n; ++s) {
         const int64_t b = c0 + s;
         fill(b, xrows.get() + s * cin * row);
-        for (int64_t o = 0; o < cout; ++o) {
-          const int64_t r = b * cout + o;
-          gb[o] += grad_at_z(grad_out + r * l.out_length, code + r * l.out_length, l.out_length, pool,
-                             negative_slope, gzrows.get() + (s * cout + o) * row + pad);
+        T* gz = gzrows.get() + s * cout * row + pad;
+        if (store == Store::unpool_act) {
+          for (int64_t o = 0; o < cout; o += 2) {
+            const int64_t r = (b * cout + o) / 2;
+            gb[o] += grad_at_z_unpool(grad_out + r * l.out_length, code + r * l.out_length, l.positions,
+                                      negative_slope, gz + o * row, gz + (o + 1) * row);
+          }
+        } else {
+          for (int64_t o = 0; o < cout; ++o) {
+            const int64_t r = b * cout + o;
+            gb[o] += grad_at_z(grad_out + r * l.out_length, code + r * l.out_length, l.out_length,
+                               store == Store::pool_act, negative_slope, gz + o * row);
+          }
         }
       }
       WeightGradArgs<T> wa{xrows.get(), row, cin * row, cin, gzrows.get() + pad, row, cout * row, cout,

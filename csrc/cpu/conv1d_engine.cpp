@@ -22,6 +22,7 @@
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #define GENREG_X86_ISAS 1
+#include <immintrin.h>
 #endif
 
 namespace genreg {
@@ -30,7 +31,8 @@ namespace {
 
 // Forward tiles: 4 output channels x kForwardVectors vectors (16 accumulators with
 // AVX-512's 32 registers, 8 with the 16 of AVX2/SSE). Weight-gradient tiles:
-// kGradChannels output channels x 5 taps.
+// kGradChannels output channels x kGradTaps taps (4 x 5 with AVX-512, 3 x 4 with AVX2,
+// 2 x 5 with SSE: the fastest of the shapes that fit the registers, measured).
 namespace isa_baseline {
 constexpr int kFloatLanes = 4, kDoubleLanes = 2, kForwardVectors = 2, kGradChannels = 2, kGradTaps = 5;
 #include "conv1d_loops.inc"
@@ -44,7 +46,7 @@ constexpr int kFloatLanes = 4, kDoubleLanes = 2, kForwardVectors = 2, kGradChann
 #pragma GCC target("avx2,fma")
 #endif
 namespace isa_avx2 {
-constexpr int kFloatLanes = 8, kDoubleLanes = 4, kForwardVectors = 2, kGradChannels = 2, kGradTaps = 5;
+constexpr int kFloatLanes = 8, kDoubleLanes = 4, kForwardVectors = 2, kGradChannels = 3, kGradTaps = 4;
 #include "conv1d_loops.inc"
 }  // namespace isa_avx2
 #if defined(__clang__)
@@ -114,6 +116,15 @@ float grad_at_z(const float* grad_out, const uint8_t* code, int64_t n, bool pool
 double grad_at_z(const double* grad_out, const uint8_t* code, int64_t n, bool pool, double negative_slope,
                  double* gz) {
   GENREG_DISPATCH(grad_at_z(grad_out, code, n, pool, negative_slope, gz))
+}
+
+float grad_at_z_unpool(const float* grad_out, const uint8_t* code, int64_t n, float negative_slope, float* gz_even,
+                       float* gz_odd) {
+  GENREG_DISPATCH(grad_at_z_unpool(grad_out, code, n, negative_slope, gz_even, gz_odd))
+}
+double grad_at_z_unpool(const double* grad_out, const uint8_t* code, int64_t n, double negative_slope,
+                        double* gz_even, double* gz_odd) {
+  GENREG_DISPATCH(grad_at_z_unpool(grad_out, code, n, negative_slope, gz_even, gz_odd))
 }
 
 const char* active_isa() {

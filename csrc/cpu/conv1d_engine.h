@@ -6,8 +6,8 @@
 //   0 <= i - kernel/2 < L and 0 elsewhere, and is padded_row_length(L, kernel) long.
 //
 // Each loop is built for AVX-512, AVX2+FMA and plain x86-64 (SSE2) and picked once
-// at load time from what the CPU supports (GENREG_CPU_ISA=avx512|avx2|baseline
-// chooses a lower one, for tests and comparisons).
+// at load time from what the CPU supports (GENREG_CPU_ISA=avx2|baseline picks a
+// narrower one, for tests and comparisons).
 #pragma once
 #include <cstdint>
 
@@ -28,8 +28,11 @@ inline int64_t padded_row_length(int64_t length, int64_t kernel) {
 //   act:      y[o][t] = act(z), code[o][t] = (z > 0) << 1
 //   pool_act: y[o][j] = max(act(z[2j]), act(z[2j+1])) (first on ties, NaN wins),
 //             code[o][j] = (second won) | (the winner's z > 0) << 1
+//   unpool_act: rows come in pairs, the even and odd positions of one output row:
+//             y[o/2][2t + o%2] = act(z[o][t]), code likewise (z > 0) << 1; with
+//             y_stride = positions, pair o starts at y + o * y_stride (o even)
 // where act(z) = z > 0 ? z : negative_slope * z.
-enum class Store { plain, act, pool_act };
+enum class Store { plain, act, pool_act, unpool_act };
 
 template <typename T>
 struct ForwardArgs {
@@ -74,6 +77,14 @@ void weight_grad(const WeightGradArgs<double>& a);
 float grad_at_z(const float* grad_out, const uint8_t* code, int64_t n, bool pool, float negative_slope, float* gz);
 double grad_at_z(const double* grad_out, const uint8_t* code, int64_t n, bool pool, double negative_slope,
                  double* gz);
+
+// The gradient at z for unpool_act: row r of grad_out (2n values) and its code give
+// gz_even[t] = slope * grad_out[2t] and gz_odd[t] = slope * grad_out[2t + 1], t < n.
+// Returns the sum of both.
+float grad_at_z_unpool(const float* grad_out, const uint8_t* code, int64_t n, float negative_slope, float* gz_even,
+                       float* gz_odd);
+double grad_at_z_unpool(const double* grad_out, const uint8_t* code, int64_t n, double negative_slope,
+                        double* gz_even, double* gz_odd);
 
 // "avx512", "avx2" or "baseline": the loops this process uses.
 const char* active_isa();

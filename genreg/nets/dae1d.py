@@ -8,6 +8,10 @@ depth (62 -> 125 -> 250 -> 500, so the odd lengths come back exactly) + Conv1d +
 activation, then a final Conv1d to one channel and a sigmoid (the traces are
 normalised to [0, 1]).
 
+The encoder's blocks, the decoder's (with nearest upsampling) and the head run through
+``genreg.kernels.conv1d_block`` / ``upconv1d_block``: one fused CPU kernel per block
+where it pays off (see docs/kernels.md), eager PyTorch elsewhere.
+
 Defaults (documented choices in the spirit of the study's notebooks): channels
 32, 64, 64, 16; kernel sizes 9, 9, 5, 5 (wide kernels first, where the pulse is
 resolved); ReLU. All overridable.

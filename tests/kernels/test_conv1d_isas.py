@@ -16,7 +16,7 @@ state = kernels.extension_state()
 assert state.cpu_isa == sys.argv[1], f"asked for {sys.argv[1]}, the loops run {state.cpu_isa}"
 torch.manual_seed(0)
 for dtype, tol in ((torch.float64, 1e-10), (torch.float32, 1e-4)):
-    for batch, cin, cout, length, k, size in ((3, 5, 7, 67, 9, 135), (1, 1, 2, 9, 3, 18)):
+    for batch, cin, cout, length, k, size in ((3, 5, 7, 67, 9, 135), (1, 1, 2, 9, 5, 18), (2, 3, 6, 40, 9, 80)):
         x = torch.randn(batch, cin, length, dtype=dtype, requires_grad=True)
         w = torch.randn(cout, cin, k, dtype=dtype, requires_grad=True)
         b = torch.randn(cout, dtype=dtype, requires_grad=True)

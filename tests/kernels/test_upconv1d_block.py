@@ -39,7 +39,7 @@ def cases(draw):
     # sizes around 2x (the denoiser's 31 -> 62, 62 -> 125), the same, and shrinking
     size = draw(st.one_of(st.just(2 * length), st.just(2 * length + 1), st.integers(1, 90)))
     return dict(batch=draw(st.integers(1, 4)), cin=draw(st.integers(1, 5)), cout=draw(st.integers(1, 5)),
-                length=length, k=draw(st.sampled_from([1, 3, 5, 9])), seed=draw(st.integers(0, 2**31 - 1)),
+                length=length, k=draw(st.sampled_from([1, 3, 5, 7, 9])), seed=draw(st.integers(0, 2**31 - 1)),
                 non_contiguous=draw(st.booleans()), bias=draw(st.booleans())), size
 
 
@@ -61,9 +61,10 @@ def test_matches_reference(fused_cpu, dtype, case, act):
 
 
 @pytest.mark.parametrize("batch,cin,cout,length,k,size", [
-    (3, 16, 9, 62, 5, 125),    # the denoiser's odd step, several tiles, a channel tail
-    (1, 7, 13, 125, 9, 250),   # one sample: output channels split over threads
-    (40, 2, 3, 5, 3, 11),      # many samples per weight-gradient pass
+    (3, 16, 9, 62, 5, 125),    # the denoiser's odd step (gathered rows), several tiles, a channel tail
+    (1, 7, 13, 125, 9, 250),   # exactly 2x (folded kernel); one sample: channels split over threads
+    (2, 5, 3, 70, 7, 140),     # exactly 2x with a folded kernel that has zero taps (pad 3)
+    (40, 2, 3, 5, 3, 10),      # 2x where folding saves nothing (gathered rows); many samples
 ])
 def test_larger_shapes_match_reference(fused_cpu, batch, cin, cout, length, k, size):
     fused_cpu("upconv1d_block_forward")
@@ -76,11 +77,13 @@ def test_larger_shapes_match_reference(fused_cpu, batch, cin, cout, length, k, s
         torch.testing.assert_close(a, e, **TOL[torch.float64])
 
 
-@pytest.mark.parametrize("name,slope", ACTS)
-@pytest.mark.parametrize("size", [10, 11])
-def test_gradcheck_and_gradgradcheck(fused_cpu, name, slope, size):
+# (length, size, kernel): exactly 2x of a length over one tile (64), where the kernel is
+# folded; and any size, with gathered rows
+@pytest.mark.parametrize("name,slope,length,size,k", [(name, slope, 33, 66, 5) for name, slope in ACTS]
+                         + [("leaky_relu", 0.2, 5, 11, 3)])
+def test_gradcheck_and_gradgradcheck(fused_cpu, name, slope, length, size, k):
     fused_cpu("upconv1d_block_forward")
-    x, w, b = make(2, 2, 3, 5, 3, torch.float64, seed=4)
+    x, w, b = make(1, 1, 2, length, k, torch.float64, seed=4)
     fn = lambda x_, w_, b_: fused(x_, w_, b_, size, name, slope)
     assert torch.autograd.gradcheck(fn, (x, w, b))
     assert torch.autograd.gradgradcheck(fn, (x, w, b))
