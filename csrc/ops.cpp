@@ -5,6 +5,8 @@
 #include <torch/library.h>
 #include <torch/version.h>
 
+#include "cpu/conv1d_engine.h"
+
 TORCH_LIBRARY(genreg, m) {
   // x_hat = eps * real + (1 - eps) * fake, eps one per sample (shape (B,)).
   m.def("gp_interpolate(Tensor real, Tensor fake, Tensor eps) -> Tensor");
@@ -21,6 +23,14 @@ TORCH_LIBRARY(genreg, m) {
   // Gradients of the block w.r.t. x, weight and bias (bias: empty when has_bias is false).
   m.def("conv1d_block_backward(Tensor grad_out, Tensor x, Tensor weight, Tensor code, str activation, "
         "float negative_slope, bool pool, bool has_bias) -> (Tensor, Tensor, Tensor)");
+  // The decoder block: y = act(conv1d(upsample_nearest(x, size), weight, 'same') + bias),
+  // the upsample to exactly `size` positions (torch's nearest rule). Also returns a
+  // uint8 code per output (whether its pre-activation was > 0) for the backward.
+  m.def("upconv1d_block_forward(Tensor x, Tensor weight, Tensor? bias, int size, str activation, "
+        "float negative_slope) -> (Tensor, Tensor)");
+  // Gradients of the decoder block w.r.t. x, weight and bias (bias: empty when has_bias is false).
+  m.def("upconv1d_block_backward(Tensor grad_out, Tensor x, Tensor weight, Tensor code, int size, "
+        "str activation, float negative_slope, bool has_bias) -> (Tensor, Tensor, Tensor)");
 }
 
 #define GENREG_STR2(x) #x
@@ -37,6 +47,8 @@ PyMODINIT_FUNC PyInit__C(void) {
   if (m == nullptr) return nullptr;
   PyModule_AddStringConstant(m, "BUILT_WITH_TORCH",
                              GENREG_STR(TORCH_VERSION_MAJOR) "." GENREG_STR(TORCH_VERSION_MINOR) "." GENREG_STR(TORCH_VERSION_PATCH));
+  // the instruction set the conv1d loops picked on this CPU (GENREG_CPU_ISA can lower it)
+  PyModule_AddStringConstant(m, "CPU_ISA", genreg::conv1d::active_isa());
 #ifdef _OPENMP
   PyModule_AddIntConstant(m, "WITH_OPENMP", 1);
 #else

@@ -85,8 +85,8 @@ def format_table(report: dict) -> str:
             f"| {(f'{gbs:.1f}' if gbs else '-'):>10} | {(f'{100 * gbs / bw:.0f} %' if gbs else '-'):>8} |")
         for impl, why in row["skipped"].items():
             notes.append(f"{row['op']} {row['size']}: {impl} not timed: {why}")
-    lines += ["", "GB/s counts the least memory traffic each op needs (conv1d_block is compute-bound, so its",
-              "share of the bandwidth bound says little)."]
+    lines += ["", "GB/s counts the least memory traffic each op needs (conv1d_block and upconv1d_block are",
+              "compute-bound, so their share of the bandwidth bound says little)."]
     if notes:
         lines += [""] + sorted(set(notes))
     return "\n".join(lines)

@@ -25,6 +25,9 @@ SMALL_IMAGE_SIZES = [(4, 3, 16, 16)]
 SMALL_TRACE_SIZES = [(8, 1, 50)]
 # (in_channels, out_channels, kernel): the denoiser's first layer and a wider one.
 CONV_LAYERS = [(1, 16, 9), (16, 32, 9), (64, 64, 9)]
+# decoder blocks (in_channels, out_channels, kernel, length, size): a 2x step at the
+# traces' length, and the denoiser's odd 62 -> 125 step
+UPCONV_LAYERS = [(16, 32, 9, 250, 500), (64, 64, 5, 62, 125)]
 
 IMPLS = ("reference", "compiled", "fused")
 
@@ -106,17 +109,8 @@ def gp_interpolate_case(shape) -> Case:
     return case
 
 
-def conv1d_block_case(shape, layer) -> Case:
-    """Block forward + backward to input, weight and bias (a training step's work)."""
-    cin, cout, k = layer
-    batch, _, length = shape
-    x = torch.randn(batch, cin, length).requires_grad_(True)
-    w = (torch.randn(cout, cin, k) / math.sqrt(cin * k)).requires_grad_(True)
-    b = torch.randn(cout).mul_(0.1).requires_grad_(True)
-    elem = x.element_size()
-    # read x twice (forward, weight gradient), write its gradient; write y, read dy
-    traffic = (3 * x.numel() + 2 * batch * cout * (length // 2)) * elem
-    case = Case("conv1d_block fwd+bwd", f"{batch}x{cin}x{length} k{k}->{cout}", bytes=traffic)
+def _conv_case(case: Case, ref, fused, fused_op: str, x, w, b) -> Case:
+    """Fill a conv block case: forward + backward to input, weight and bias."""
 
     def with_fn(fn, x, w, b):
         def step():
@@ -124,22 +118,52 @@ def conv1d_block_case(shape, layer) -> Case:
             return (y, *torch.autograd.grad(y.sum(), (x, w, b)))
         return step
 
-    ref = lambda x_, w_, b_: reference.conv1d_block(x_, w_, b_, "leaky_relu", 0.2, True)
-    fused = lambda x_, w_, b_: torch.ops.genreg.conv1d_block_forward(x_, w_, b_, "leaky_relu", 0.2, True)[0]
     case.run["reference"] = with_fn(ref, x, w, b)
     compiled = _compile(ref, case)
     if compiled is not None:
         case.run["compiled"] = with_fn(compiled, x, w, b)
-    if _fused_available("conv1d_block_forward", case):
+    if _fused_available(fused_op, case):
         case.run["fused"] = with_fn(fused, x, w, b)
         # In float32 the fused loop and oneDNN round z differently, so where the two
-        # values of a pooled pair are within rounding of each other they can pick
-        # different winners and route that output's gradient to the other position
-        # (seen about once per 10^7 pairs). The check therefore runs in float64.
+        # values of a pooled pair are within rounding of each other (or z is within
+        # rounding of 0) they can pick different winners (slopes) and route that
+        # output's gradient differently (seen about once per 10^7 pairs). The check
+        # therefore runs in float64.
         x64, w64, b64 = (t.detach().double().requires_grad_(True) for t in (x, w, b))
         case.check_run["reference"] = with_fn(ref, x64, w64, b64)
         case.check_run["fused"] = with_fn(fused, x64, w64, b64)
     return case
+
+
+def _conv_inputs(batch, cin, cout, k, length):
+    x = torch.randn(batch, cin, length).requires_grad_(True)
+    w = (torch.randn(cout, cin, k) / math.sqrt(cin * k)).requires_grad_(True)
+    b = torch.randn(cout).mul_(0.1).requires_grad_(True)
+    return x, w, b
+
+
+def conv1d_block_case(shape, layer) -> Case:
+    """Block forward + backward to input, weight and bias (a training step's work)."""
+    cin, cout, k = layer
+    batch, _, length = shape
+    x, w, b = _conv_inputs(batch, cin, cout, k, length)
+    # read x twice (forward, weight gradient), write its gradient; write y, read dy
+    traffic = (3 * x.numel() + 2 * batch * cout * (length // 2)) * x.element_size()
+    case = Case("conv1d_block fwd+bwd", f"{batch}x{cin}x{length} k{k}->{cout}", bytes=traffic)
+    ref = lambda x_, w_, b_: reference.conv1d_block(x_, w_, b_, "leaky_relu", 0.2, True)
+    fused = lambda x_, w_, b_: torch.ops.genreg.conv1d_block_forward(x_, w_, b_, "leaky_relu", 0.2, True)[0]
+    return _conv_case(case, ref, fused, "conv1d_block_forward", x, w, b)
+
+
+def upconv1d_block_case(batch: int, layer) -> Case:
+    """Decoder block (nearest upsample to `size` + conv + bias + ReLU) forward + backward."""
+    cin, cout, k, length, size = layer
+    x, w, b = _conv_inputs(batch, cin, cout, k, length)
+    traffic = (3 * x.numel() + 2 * batch * cout * size) * x.element_size()
+    case = Case("upconv1d_block fwd+bwd", f"{batch}x{cin}x{length}->{size} k{k}->{cout}", bytes=traffic)
+    ref = lambda x_, w_, b_: reference.upconv1d_block(x_, w_, b_, size, "relu", 0.0)
+    fused = lambda x_, w_, b_: torch.ops.genreg.upconv1d_block_forward(x_, w_, b_, size, "relu", 0.0)[0]
+    return _conv_case(case, ref, fused, "upconv1d_block_forward", x, w, b)
 
 
 def cases(quick: bool = False, small: bool = False) -> list[Case]:
@@ -159,6 +183,8 @@ def cases(quick: bool = False, small: bool = False) -> list[Case]:
         wide = not (quick or small) and s[0] <= 256
         for layer in CONV_LAYERS if wide else CONV_LAYERS[:2]:
             out.append(conv1d_block_case(s, layer))
+        for layer in UPCONV_LAYERS if wide or small else UPCONV_LAYERS[:1]:
+            out.append(upconv1d_block_case(s[0], layer))
     return out
 
 

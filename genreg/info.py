@@ -34,6 +34,7 @@ def collect() -> dict:
             "path": state.path,
             "built_with_torch": state.built_with_torch,
             "openmp": state.with_openmp,
+            "cpu_isa": state.cpu_isa,
             "cuda": state.with_cuda,
         },
         "fused_ops": ops,
@@ -52,10 +53,11 @@ def format_text(info: dict) -> str:
     ]
     if ext["loaded"]:
         lines.append(f"extension    loaded from {ext['path']} (built with torch {ext['built_with_torch']}, "
-                     f"OpenMP {'on' if ext['openmp'] else 'off'}, CUDA {'on' if ext['cuda'] else 'off'})")
+                     f"OpenMP {'on' if ext['openmp'] else 'off'}, CUDA {'on' if ext['cuda'] else 'off'}, "
+                     f"CPU loops {ext.get('cpu_isa') or 'n/a'})")
         for op, backends in info["fused_ops"].items():
             have = [dev for dev, ok in backends.items() if ok]
-            lines.append(f"  {op:<22} fused on {', '.join(have) if have else 'no device'}")
+            lines.append(f"  {op:<24} fused on {', '.join(have) if have else 'no device'}")
     else:
         lines.append(f"extension    not loaded: {ext['error']}")
         lines.append("             every op runs on the pure-PyTorch reference path")

@@ -26,7 +26,7 @@ from ._loader import extension_state, has_kernel
 BACKENDS = ("auto", "fused", "reference")
 
 __all__ = ["BACKENDS", "get_backend", "set_backend", "use_backend", "gp_interpolate",
-           "grad_penalty", "conv1d_block", "extension_state", "has_kernel", "resolve"]
+           "grad_penalty", "conv1d_block", "upconv1d_block", "extension_state", "has_kernel", "resolve"]
 
 
 def _check_backend(name: str, source: str) -> str:
@@ -128,17 +128,19 @@ def grad_penalty(grads: Tensor, mode: str = "gp", center: float = 1.0, p: float 
 
 
 def _conv1d_fused_pays_off(x: Tensor, weight: Tensor) -> bool:
-    """Where the fused loop beats oneDNN's convolution: a single input channel (the
-    denoiser's first layer, 1 -> 16: 1.5x forward+backward on 2 cores). From 8 x 16
-    channels on, oneDNN's register-blocked convolution wins (0.5x at 8 -> 16, 0.25x
-    at 32 -> 32, 0.16x at 64 -> 64 on the same machine, 256 traces of length 500),
-    because the fused loop streams one output row at a time (axpy) without register
-    blocking."""
-    return weight.shape[0] * weight.shape[1] <= CONV1D_FUSED_MAX_CHANNEL_PRODUCT
+    """Where the fused CPU kernels (conv1d_block, upconv1d_block) beat eager PyTorch with
+    oneDNN's convolution, forward + backward (measured in docs/kernels.md): up to 128 x 128
+    channels (1.1-7x; from 256 x 256 on oneDNN is faster), with at least one sample per
+    thread (the fused backward runs samples in parallel; oneDNN's also splits channels).
+    Other devices: wherever the extension has a kernel."""
+    if x.device.type != "cpu":
+        return True
+    return (weight.shape[0] * weight.shape[1] <= CONV1D_FUSED_MAX_CHANNEL_PRODUCT
+            and x.shape[0] >= torch.get_num_threads())
 
 
-# out_channels * in_channels up to which `auto` picks the fused conv1d_block on CPU.
-CONV1D_FUSED_MAX_CHANNEL_PRODUCT = 16
+# out_channels * in_channels up to which `auto` picks the fused conv1d kernels on CPU.
+CONV1D_FUSED_MAX_CHANNEL_PRODUCT = 128 * 128
 
 # in_channels * kernel_size (multiply-adds per output) up to which `auto` picks the
 # fused conv1d_block on CUDA. Provisional, not yet measured on a GPU: with few taps per
@@ -159,18 +161,7 @@ def _conv1d_cuda_fused_pays_off(x: Tensor, weight: Tensor) -> bool:
     return weight.shape[1] * weight.shape[2] <= CONV1D_CUDA_FUSED_MAX_TAPS
 
 
-def conv1d_block(x: Tensor, weight: Tensor, bias: Tensor | None = None, activation: str = "relu",
-                 negative_slope: float = 0.01, pool: bool = True) -> Tensor:
-    """``max_pool1d(act(conv1d(x, weight, bias, padding=K//2)), 2)`` (the pool optional).
-
-    ``x`` (B, C_in, L), ``weight`` (C_out, C_in, K) with K odd, ``bias`` (C_out,) or None;
-    ``activation`` relu, leaky_relu (with ``negative_slope``) or none. Differentiable any
-    number of times. With backend ``auto`` the fused CPU kernel runs for float32/float64
-    layers with few channels (see ``CONV1D_FUSED_MAX_CHANNEL_PRODUCT``), oneDNN otherwise;
-    on CUDA the fused kernel (float32/64, float16, bfloat16) runs for layers with few taps
-    per output (``CONV1D_CUDA_FUSED_MAX_TAPS``), cuDNN otherwise.
-    """
-    op = "conv1d_block"
+def _check_conv1d_args(op: str, x: Tensor, weight: Tensor, bias: Tensor | None, activation: str) -> None:
     if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
         raise TypeError(f"{op}: x and weight must be tensors")
     if x.dim() != 3:
@@ -188,18 +179,19 @@ def conv1d_block(x: Tensor, weight: Tensor, bias: Tensor | None = None, activati
         raise TypeError(f"{op}: expected floating-point tensors, got {x.dtype}")
     if activation not in reference.CONV1D_ACTIVATIONS:
         raise ValueError(f"{op}: unknown activation {activation!r}; choose {', '.join(reference.CONV1D_ACTIVATIONS)}")
-    if pool and x.shape[2] < 2:
-        raise ValueError(f"{op}: max-pool 2 needs length >= 2, got {x.shape[2]}")
+
+
+def _conv1d_backend(op: str, kernel_op: str, x: Tensor, weight: Tensor, pays_off: bool) -> str:
+    """'fused' or 'reference' for a conv1d block op: fused kernels take the dtypes of
+    CONV1D_FUSED_DTYPES for their device; `auto` also needs them to pay off there."""
     device = x.device.type
     dtypes = CONV1D_FUSED_DTYPES.get(device, ())
-    on_cuda = device == "cuda"
-    fits = not on_cuda or weight.shape[2] <= CONV1D_CUDA_MAX_KERNEL
+    fits = device != "cuda" or weight.shape[2] <= CONV1D_CUDA_MAX_KERNEL
     fusable = x.dtype in dtypes and fits
-    pays_off = _conv1d_cuda_fused_pays_off if on_cuda else _conv1d_fused_pays_off
-    if _backend == "auto" and not (fusable and pays_off(x, weight)):
-        return reference.conv1d_block(x, weight, bias, activation, negative_slope, pool)
-    if fusable and resolve("conv1d_block_forward", device) == "fused":
-        return torch.ops.genreg.conv1d_block_forward(x, weight, bias, activation, float(negative_slope), bool(pool))[0]
+    if _backend == "auto" and not (fusable and pays_off):
+        return "reference"
+    if fusable and resolve(kernel_op, device) == "fused":
+        return "fused"
     if _backend == "fused" and not fusable:
         if not dtypes:
             why = f"there is no fused kernel for {device} tensors"
@@ -208,4 +200,49 @@ def conv1d_block(x: Tensor, weight: Tensor, bias: Tensor | None = None, activati
         else:
             why = f"its CUDA kernel takes kernel sizes up to {CONV1D_CUDA_MAX_KERNEL}, got {weight.shape[2]}"
         raise KernelError(f"GENREG_KERNELS=fused but {op} cannot run fused: {why}")
+    return "reference"
+
+
+def conv1d_block(x: Tensor, weight: Tensor, bias: Tensor | None = None, activation: str = "relu",
+                 negative_slope: float = 0.01, pool: bool = True) -> Tensor:
+    """``max_pool1d(act(conv1d(x, weight, bias, padding=K//2)), 2)`` (the pool optional).
+
+    ``x`` (B, C_in, L), ``weight`` (C_out, C_in, K) with K odd, ``bias`` (C_out,) or None;
+    ``activation`` relu, leaky_relu (with ``negative_slope``) or none; ``pool`` a bool
+    (True: max-pool 2, output length L // 2). Differentiable any number of times. With
+    backend ``auto`` the fused CPU kernel runs for float32/float64 where it measures
+    faster than oneDNN (see ``_conv1d_fused_pays_off``); on CUDA the fused kernel
+    (float32/64, float16, bfloat16) runs for layers with few taps per output
+    (``CONV1D_CUDA_FUSED_MAX_TAPS``, provisional until measured on a GPU), cuDNN otherwise.
+    """
+    op = "conv1d_block"
+    _check_conv1d_args(op, x, weight, bias, activation)
+    if not isinstance(pool, bool):
+        raise TypeError(f"{op}: pool must be a bool (True: max-pool 2), got {pool!r}")
+    if pool and x.shape[2] < 2:
+        raise ValueError(f"{op}: max-pool 2 needs length >= 2, got {x.shape[2]}")
+    pays_off = (_conv1d_cuda_fused_pays_off if x.device.type == "cuda" else _conv1d_fused_pays_off)(x, weight)
+    if _conv1d_backend(op, "conv1d_block_forward", x, weight, pays_off) == "fused":
+        return torch.ops.genreg.conv1d_block_forward(x, weight, bias, activation, float(negative_slope), pool)[0]
     return reference.conv1d_block(x, weight, bias, activation, negative_slope, pool)
+
+
+def upconv1d_block(x: Tensor, weight: Tensor, bias: Tensor | None, size: int, activation: str = "relu",
+                   negative_slope: float = 0.01) -> Tensor:
+    """``act(conv1d(interpolate(x, size, 'nearest'), weight, bias, padding=K//2))``: the
+    denoiser's decoder block, upsampling to exactly ``size`` positions.
+
+    ``x`` (B, C_in, L), ``weight`` (C_out, C_in, K) with K odd, ``bias`` (C_out,) or None,
+    ``size`` >= 1; returns (B, C_out, size). Differentiable any number of times. With
+    backend ``auto`` the fused CPU kernel runs for float32/float64 (see
+    ``_conv1d_fused_pays_off``).
+    """
+    op = "upconv1d_block"
+    _check_conv1d_args(op, x, weight, bias, activation)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"{op}: size must be an int >= 1, got {size!r}")
+    if x.shape[2] < 1:
+        raise ValueError(f"{op}: x must have length >= 1, got {x.shape[2]}")
+    if _conv1d_backend(op, "upconv1d_block_forward", x, weight, _conv1d_fused_pays_off(x, weight)) == "fused":
+        return torch.ops.genreg.upconv1d_block_forward(x, weight, bias, size, activation, float(negative_slope))[0]
+    return reference.upconv1d_block(x, weight, bias, size, activation, negative_slope)

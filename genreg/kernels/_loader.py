@@ -21,6 +21,7 @@ class ExtensionState:
     built_with_torch: str | None = None
     with_openmp: bool = False
     with_cuda: bool = False
+    cpu_isa: str | None = None  # instruction set of the CPU conv1d loops (avx512, avx2, baseline)
     path: str | None = None
     ops: list[str] = field(default_factory=list)
 
@@ -49,6 +50,7 @@ def _load() -> ExtensionState:
         built_with_torch=built,
         with_openmp=bool(getattr(_C, "WITH_OPENMP", 0)),
         with_cuda=bool(getattr(_C, "WITH_CUDA", 0)),
+        cpu_isa=getattr(_C, "CPU_ISA", None),
         path=getattr(_C, "__file__", None),
     )
     from . import _ops  # fake-tensor and autograd rules for the ops

@@ -11,7 +11,7 @@ import torch
 from .reference import per_sample_view
 
 OPS = ("gp_interpolate", "grad_penalty", "grad_penalty_backward", "conv1d_block_forward",
-       "conv1d_block_backward")
+       "conv1d_block_backward", "upconv1d_block_forward", "upconv1d_block_backward")
 
 
 @torch.library.register_fake("genreg::gp_interpolate")
@@ -222,3 +222,88 @@ def _conv1d_block_backward_backward(ctx, up_x, up_w, up_b):
 
 torch.library.register_autograd("genreg::conv1d_block_backward", _conv1d_block_backward_backward,
                                 setup_context=_conv1d_block_backward_setup)
+
+
+# --- upconv1d_block -----------------------------------------------------------------
+# The decoder block act(conv1d(upsample_nearest(x, size)) + b): fused forward and
+# backward; the backward op's own autograd formula is the conv1d_block one with x
+# replaced by its upsampled copy u = U x, in plain differentiable torch ops
+# (U = index_select of each position's source, U^T = index_add).
+
+
+def _nearest_sources(length, size, like):
+    """The input position each of ``size`` upsampled positions copies: F.interpolate's own
+    rule, read off an upsampled arange (exact while length < 2**24)."""
+    positions = torch.arange(length, dtype=like.dtype, device=like.device).reshape(1, 1, length)
+    return torch.nn.functional.interpolate(positions, size=size, mode="nearest").reshape(size).long()
+
+
+@torch.library.register_fake("genreg::upconv1d_block_forward")
+def _upconv1d_block_forward_fake(x, weight, bias, size, activation, negative_slope):
+    torch._check(x.dim() == 3 and weight.dim() == 3, lambda: "upconv1d_block: x and weight must be 3-d")
+    shape = (x.shape[0], weight.shape[0], size)
+    return x.new_empty(shape), x.new_empty(shape, dtype=torch.uint8)
+
+
+@torch.library.register_fake("genreg::upconv1d_block_backward")
+def _upconv1d_block_backward_fake(grad_out, x, weight, code, size, activation, negative_slope, has_bias):
+    grad_bias = x.new_empty((weight.shape[0],) if has_bias else (0,))
+    return (torch.empty_like(x, memory_format=torch.contiguous_format),
+            torch.empty_like(weight, memory_format=torch.contiguous_format), grad_bias)
+
+
+def _upconv1d_block_forward_setup(ctx, inputs, output):
+    x, weight, bias, size, activation, negative_slope = inputs
+    ctx.save_for_backward(x, weight, output[1])
+    ctx.block_args = (size, activation, negative_slope, bias is not None)
+    ctx.mark_non_differentiable(output[1])
+
+
+def _upconv1d_block_forward_backward(ctx, grad_out, _grad_code):
+    x, weight, code = ctx.saved_tensors
+    grad_x, grad_w, grad_b = torch.ops.genreg.upconv1d_block_backward(grad_out, x, weight, code, *ctx.block_args)
+    return grad_x, grad_w, (grad_b if ctx.block_args[3] else None), None, None, None
+
+
+torch.library.register_autograd("genreg::upconv1d_block_forward", _upconv1d_block_forward_backward,
+                                setup_context=_upconv1d_block_forward_setup)
+
+
+def _upconv1d_block_backward_setup(ctx, inputs, output):
+    grad_out, x, weight, code, size, activation, negative_slope, has_bias = inputs
+    ctx.save_for_backward(grad_out, x, weight, code)
+    ctx.block_args = (size, activation, negative_slope, has_bias)
+
+
+def _upconv1d_block_backward_backward(ctx, up_x, up_w, up_b):
+    """With gz = grad_out * slope(code) and u = U x: grad_x = U^T conv_transpose1d(gz, w),
+    grad_w = conv1d_weight(u, gz), grad_b = sum gz -- linear in grad_out."""
+    grad_out, x, weight, code = ctx.saved_tensors
+    size, activation, negative_slope, has_bias = ctx.block_args
+    F = torch.nn.functional
+    pad = weight.shape[2] // 2
+    src = _nearest_sources(x.shape[2], size, x)
+    upsample = lambda t: t.index_select(2, src)
+    slopes = _slopes(code, activation, negative_slope, grad_out.dtype)
+    gz = grad_out * slopes
+    d_grad_out = d_x = d_w = None
+    if ctx.needs_input_grad[0]:
+        terms = []
+        if up_x is not None:
+            terms.append(F.conv1d(upsample(up_x), weight, padding=pad))
+        if up_w is not None:
+            terms.append(F.conv1d(upsample(x), up_w, padding=pad))
+        if has_bias and up_b is not None:
+            terms.append(up_b.reshape(1, -1, 1).expand(x.shape[0], -1, size))
+        if terms:
+            d_grad_out = sum(terms[1:], terms[0]) * slopes
+    if ctx.needs_input_grad[1] and up_w is not None:
+        d_u = F.conv_transpose1d(gz, up_w, padding=pad)
+        d_x = x.new_zeros(x.shape).index_add(2, src, d_u)
+    if ctx.needs_input_grad[2] and up_x is not None:
+        d_w = torch.nn.grad.conv1d_weight(upsample(up_x), weight.shape, gz, padding=pad)
+    return d_grad_out, d_x, d_w, None, None, None, None, None
+
+
+torch.library.register_autograd("genreg::upconv1d_block_backward", _upconv1d_block_backward_backward,
+                                setup_context=_upconv1d_block_backward_setup)

@@ -41,14 +41,28 @@ def grad_penalty(grads: Tensor, mode: str = "gp", center: float = 1.0, p: float 
 CONV1D_ACTIVATIONS = ("relu", "leaky_relu", "none")
 
 
+def _activation(z: Tensor, activation: str, negative_slope: float, op: str) -> Tensor:
+    if activation == "relu":
+        return torch.relu(z)
+    if activation == "leaky_relu":
+        return torch.nn.functional.leaky_relu(z, negative_slope)
+    if activation != "none":
+        raise ValueError(f"{op}: unknown activation {activation!r}; choose {', '.join(CONV1D_ACTIVATIONS)}")
+    return z
+
+
 def conv1d_block(x: Tensor, weight: Tensor, bias: Tensor | None = None, activation: str = "relu",
                  negative_slope: float = 0.01, pool: bool = True) -> Tensor:
     """max_pool1d(act(conv1d(x, weight, bias, 'same' padding)), 2), the pool optional."""
     z = torch.nn.functional.conv1d(x, weight, bias, padding=weight.shape[-1] // 2)
-    if activation == "relu":
-        z = torch.relu(z)
-    elif activation == "leaky_relu":
-        z = torch.nn.functional.leaky_relu(z, negative_slope)
-    elif activation != "none":
-        raise ValueError(f"conv1d_block: unknown activation {activation!r}; choose {', '.join(CONV1D_ACTIVATIONS)}")
+    z = _activation(z, activation, negative_slope, "conv1d_block")
     return torch.nn.functional.max_pool1d(z, 2) if pool else z
+
+
+def upconv1d_block(x: Tensor, weight: Tensor, bias: Tensor | None, size: int, activation: str = "relu",
+                   negative_slope: float = 0.01) -> Tensor:
+    """act(conv1d(interpolate(x, size, 'nearest'), weight, bias, 'same' padding)): the
+    decoder block, upsampling to exactly ``size`` positions."""
+    u = torch.nn.functional.interpolate(x, size=size, mode="nearest")
+    z = torch.nn.functional.conv1d(u, weight, bias, padding=weight.shape[-1] // 2)
+    return _activation(z, activation, negative_slope, "upconv1d_block")

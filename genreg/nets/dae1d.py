@@ -8,6 +8,10 @@ depth (62 -> 125 -> 250 -> 500, so the odd lengths come back exactly) + Conv1d +
 activation, then a final Conv1d to one channel and a sigmoid (the traces are
 normalised to [0, 1]).
 
+The encoder's blocks, the decoder's (with nearest upsampling) and the head run through
+``genreg.kernels.conv1d_block`` / ``upconv1d_block``: one fused CPU kernel per block
+where it pays off (see docs/kernels.md), eager PyTorch elsewhere.
+
 Baseline centring (``center=True``, the default): the network sees each trace minus its
 mean, and the mean comes back as the output's offset (added before the sigmoid as its
 logit). Why: a normalised trace sits on a baseline near 0.5 that differs per trace, and
@@ -46,10 +50,17 @@ def _act(x: Tensor, name: str, negative_slope: float) -> Tensor:
 
 
 def conv1d_block_reference(x: Tensor, weight: Tensor, bias: Optional[Tensor], activation: str = "relu",
-                           negative_slope: float = 0.01, pool: int = 2) -> Tensor:
-    """conv1d ("same" padding, odd kernel) + bias + activation + max-pool(pool); pool <= 1: none."""
+                           negative_slope: float = 0.01, pool: bool = True) -> Tensor:
+    """conv1d ("same" padding, odd kernel) + bias + activation + max-pool 2 (``pool``: True/False)."""
     y = _act(F.conv1d(x, weight, bias, padding=weight.shape[-1] // 2), activation, negative_slope)
-    return F.max_pool1d(y, pool) if pool > 1 else y
+    return F.max_pool1d(y, 2) if pool else y
+
+
+def upconv1d_block_reference(x: Tensor, weight: Tensor, bias: Optional[Tensor], size: int,
+                             activation: str = "relu", negative_slope: float = 0.01) -> Tensor:
+    """nearest upsample to ``size`` + conv1d ("same" padding) + bias + activation."""
+    u = F.interpolate(x, size=size, mode="nearest")
+    return _act(F.conv1d(u, weight, bias, padding=weight.shape[-1] // 2), activation, negative_slope)
 
 
 def _conv1d_block_op():
@@ -57,11 +68,20 @@ def _conv1d_block_op():
     return getattr(kernels, "conv1d_block", None) or conv1d_block_reference
 
 
+def _upconv1d_block_op():
+    """genreg.kernels.upconv1d_block where the kernels package provides it, else the reference."""
+    return getattr(kernels, "upconv1d_block", None) or upconv1d_block_reference
+
+
+POOLS = (1, 2)
+
+
 class ConvPoolBlock(nn.Module):
     """Conv1d + activation + max-pool, through ``genreg.kernels.conv1d_block`` when it exists.
 
+    ``pool`` is the pooling window: 2 (max-pool 2, output length ``L // 2``) or 1 (none).
     The op's contract: ``conv1d_block(x, weight, bias, activation, negative_slope, pool)``
-    with "same" padding (kernel_size // 2, odd kernels), output length ``L // pool``.
+    with "same" padding (kernel_size // 2, odd kernels) and ``pool`` a bool.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, *,
@@ -70,6 +90,8 @@ class ConvPoolBlock(nn.Module):
         check_choice("ConvPoolBlock", "activation", activation, FUSABLE_ACTIVATIONS)
         if kernel_size % 2 != 1:
             raise UsageError(f"ConvPoolBlock: kernel_size must be odd for 'same' padding, got {kernel_size}")
+        if isinstance(pool, bool) or not isinstance(pool, int) or pool not in POOLS:
+            raise UsageError(f"ConvPoolBlock: pool must be 2 (max-pool 2) or 1 (no pooling), got {pool!r}")
         self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
         self.activation, self.negative_slope, self.pool = activation, float(negative_slope), int(pool)
 
@@ -77,8 +99,8 @@ class ConvPoolBlock(nn.Module):
         op = _conv1d_block_op()
         # keywords, so that a kernel with another argument order fails loudly instead of mixing them up
         y = op(x, self.conv.weight, self.conv.bias, activation=self.activation,
-               negative_slope=self.negative_slope, pool=self.pool)
-        expected = (x.shape[0], self.conv.out_channels, x.shape[-1] // max(self.pool, 1))
+               negative_slope=self.negative_slope, pool=self.pool == 2)
+        expected = (x.shape[0], self.conv.out_channels, x.shape[-1] // self.pool)
         if tuple(y.shape) != expected:  # a kernel that broke the contract must not pass silently
             raise KernelError(f"conv1d_block returned shape {tuple(y.shape)}, expected {expected}")
         return y
@@ -133,7 +155,11 @@ class DAE1dEncoder(Encoder):
 
 
 class UpConvBlock(nn.Module):
-    """Upsample to an exact length + Conv1d ("same") + activation."""
+    """Upsample to an exact length + Conv1d ("same") + activation.
+
+    With ``mode="nearest"`` and a fusable activation (relu, leaky_relu, none) it runs
+    through ``genreg.kernels.upconv1d_block`` (one fused kernel on CPU); otherwise eager.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, size: int, *,
                  activation_name: str = "relu", negative_slope: float = 0.01, mode: str = "nearest") -> None:
@@ -141,8 +167,17 @@ class UpConvBlock(nn.Module):
         self.size, self.mode = size, mode
         self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
         self.act = activation(activation_name, negative_slope)
+        self.activation_name, self.negative_slope = activation_name, float(negative_slope)
+        self.fusable = mode == "nearest" and activation_name in FUSABLE_ACTIVATIONS and kernel_size % 2 == 1
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.fusable:
+            y = _upconv1d_block_op()(x, self.conv.weight, self.conv.bias, self.size,
+                                     activation=self.activation_name, negative_slope=self.negative_slope)
+            expected = (x.shape[0], self.conv.out_channels, self.size)
+            if tuple(y.shape) != expected:  # a kernel that broke the contract must not pass silently
+                raise KernelError(f"upconv1d_block returned shape {tuple(y.shape)}, expected {expected}")
+            return y
         x = F.interpolate(x, size=self.size, mode=self.mode)
         return self.act(self.conv(x))
 
@@ -184,7 +219,11 @@ class DAE1dDecoder(Decoder):
     def forward(self, z: Tensor, baseline: Optional[Tensor] = None) -> Tensor:
         """Codes -> traces; ``baseline`` (B, 1, 1), in output units, shifts each trace's level."""
         check_input("DAE1dDecoder", z, self.code_shape)
-        h = self.head(self.blocks(z))
+        h = self.blocks(z)
+        # the head is a plain conv: conv1d_block without activation or pool (oneDNN is
+        # slow with one output channel; the fused kernel is not)
+        h = _conv1d_block_op()(h, self.head.weight, self.head.bias, activation="none", negative_slope=0.0,
+                               pool=False)
         if baseline is not None:
             h = h + inverse_output_activation(self.output_activation_name, baseline)
         return self.out_act(h)

@@ -14,7 +14,7 @@ def test_report_has_every_case_and_a_table():
     assert report["copy_bandwidth_gbs"] > 0
     ops = {row["op"] for row in report["rows"]}
     assert {"grad_penalty[gp] fwd+bwd", "grad_penalty[div] fwd+bwd", "gp_interpolate fwd",
-            "conv1d_block fwd+bwd"} <= ops
+            "conv1d_block fwd+bwd", "upconv1d_block fwd+bwd"} <= ops
     for row in report["rows"]:
         assert row["us"]["reference"] > 0
         assert row["skipped"]["compiled"] == "skipped (--no-compile)"

@@ -109,13 +109,43 @@ def test_critic_with_gradient_penalty_same_on_both_paths(fused_cpu):
     assert results["fused"][0].abs().sum() > 0 and results["fused"][2].abs().sum() > 0
 
 
-def test_auto_keeps_onednn_for_many_channels():
-    x = torch.randn(2, 32, 20)
-    w = torch.randn(32, 32, 3)
+@pytest.mark.parametrize("batch,cin,cout,length,k,pool", [
+    (3, 7, 13, 203, 9, True),    # several position tiles, a channel tail of 1
+    (1, 33, 6, 130, 5, False),   # one sample: output channels split over threads
+    (40, 2, 3, 9, 3, True),      # many samples per weight-gradient pass, odd length
+    (2, 1, 1, 64, 1, True),      # one channel, 1-tap kernel, exactly one tile
+])
+def test_larger_shapes_match_reference(fused_cpu, batch, cin, cout, length, k, pool):
+    fused_cpu("conv1d_block_forward")
+    x, w, b = make(batch, cin, cout, length, k, torch.float64, seed=7)
+    out = fused(x, w, b, "leaky_relu", 0.1, pool)
+    ref = reference.conv1d_block(x, w, b, "leaky_relu", 0.1, pool)
+    torch.testing.assert_close(out, ref, **TOL[torch.float64])
+    up = torch.randn(out.shape, dtype=torch.float64)
+    for a, e in zip(torch.autograd.grad(out, (x, w, b), up), torch.autograd.grad(ref, (x, w, b), up)):
+        torch.testing.assert_close(a, e, **TOL[torch.float64])
+
+
+def test_auto_picks_fused_where_it_pays_off_and_onednn_elsewhere(fused_cpu, monkeypatch):
+    fused_cpu("conv1d_block_forward")
+    calls = []
+    real = torch.ops.genreg.conv1d_block_forward
+
+    def spy(x, w, *args):
+        calls.append(tuple(w.shape))
+        return real(x, w, *args)
+
+    monkeypatch.setattr(torch.ops.genreg, "conv1d_block_forward", spy)
+    threads = torch.get_num_threads()
+    x_small, w_small = torch.randn(threads, 16, 20), torch.randn(32, 16, 3)
+    x_wide, w_wide = torch.randn(threads, 256, 20), torch.randn(256, 256, 3)
     with kernels.use_backend("auto"):
-        out = kernels.conv1d_block(x, w, None)
-    torch.testing.assert_close(out, reference.conv1d_block(x, w, None))
-    assert 32 * 32 > kernels.CONV1D_FUSED_MAX_CHANNEL_PRODUCT
+        small = kernels.conv1d_block(x_small, w_small)
+        wide = kernels.conv1d_block(x_wide, w_wide)
+    assert calls == [(32, 16, 3)]  # the 256 x 256 layer stayed on oneDNN
+    torch.testing.assert_close(small, reference.conv1d_block(x_small, w_small), **TOL[torch.float32])
+    torch.testing.assert_close(wide, reference.conv1d_block(x_wide, w_wide), rtol=0, atol=0)
+    assert 256 * 256 > kernels.CONV1D_FUSED_MAX_CHANNEL_PRODUCT >= 32 * 16
 
 
 def test_bad_inputs_raise_clear_errors():
@@ -134,6 +164,8 @@ def test_bad_inputs_raise_clear_errors():
         kernels.conv1d_block(x, w.double())
     with pytest.raises(ValueError, match="needs length >= 2"):
         kernels.conv1d_block(torch.randn(2, 3, 1), w)
+    with pytest.raises(TypeError, match="pool must be a bool"):
+        kernels.conv1d_block(x, w, None, "relu", 0.0, 2)
 
 
 def test_kernel_checks_its_inputs(fused_cpu):

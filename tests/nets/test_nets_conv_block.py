@@ -37,7 +37,7 @@ def test_block_calls_the_kernels_op_when_it_exists(monkeypatch):
     monkeypatch.setattr(kernels, "conv1d_block", spy, raising=False)
     block = ConvPoolBlock(1, 4, 9, activation="leaky_relu", negative_slope=0.05)
     block(torch.randn(3, 1, 500))
-    assert calls == [((3, 1, 500), "leaky_relu", 0.05, 2)]
+    assert calls == [((3, 1, 500), "leaky_relu", 0.05, True)]  # pool=2 reaches the op as a bool
 
 
 def test_a_kernel_breaking_the_shape_contract_is_an_error(monkeypatch):
@@ -54,14 +54,68 @@ def test_block_gradients_match_the_reference(monkeypatch):
     assert torch.autograd.gradcheck(lambda t: block(t), (x,))
 
 
-def test_block_rejects_even_kernels_and_unknown_activations():
+def test_block_rejects_even_kernels_unknown_activations_and_other_pools():
     with pytest.raises(UsageError, match="odd"):
         ConvPoolBlock(1, 2, 4)
     with pytest.raises(UsageError, match="activation"):
         ConvPoolBlock(1, 2, 3, activation="gelu")
+    for bad in (0, 3, True, 2.0):
+        with pytest.raises(UsageError, match=r"pool must be 2 \(max-pool 2\) or 1 \(no pooling\)"):
+            ConvPoolBlock(1, 2, 3, pool=bad)
+
+
+@pytest.mark.parametrize("backend", ["auto", "fused", "reference"])
+def test_pool_1_means_no_pooling_on_every_path(backend):
+    if backend == "fused" and not kernels.has_kernel("conv1d_block_forward", "cpu"):
+        pytest.skip("no fused CPU conv1d_block in this installation")
+    torch.manual_seed(2)
+    block = ConvPoolBlock(2, 3, 5, pool=1)
+    x = torch.randn(2, 2, 11)
+    with kernels.use_backend(backend):
+        y = block(x)
+    assert y.shape == (2, 3, 11)
+    torch.testing.assert_close(y, F.relu(F.conv1d(x, block.conv.weight, block.conv.bias, padding=2)))
 
 
 def test_dae_encoder_is_built_from_conv_pool_blocks():
     enc = dae1d.DAE1dEncoder()
     assert [type(b) for b in enc.blocks] == [ConvPoolBlock] * 4
     assert [b.conv.out_channels for b in enc.blocks] == [32, 64, 64, 16]
+
+
+def test_up_conv_block_calls_the_kernels_op_for_nearest_and_fusable_activations(monkeypatch):
+    calls = []
+
+    def spy(x, weight, bias, size, activation, negative_slope):
+        calls.append((tuple(x.shape), size, activation, negative_slope))
+        return dae1d.upconv1d_block_reference(x, weight, bias, size, activation, negative_slope)
+
+    monkeypatch.setattr(kernels, "upconv1d_block", spy, raising=False)
+    x = torch.randn(2, 4, 31)
+    torch.manual_seed(3)
+    block = dae1d.UpConvBlock(4, 6, 5, 62, activation_name="leaky_relu", negative_slope=0.1)
+    y = block(x)
+    assert calls == [((2, 4, 31), 62, "leaky_relu", 0.1)]
+    by_hand = F.leaky_relu(block.conv(F.interpolate(x, size=62, mode="nearest")), 0.1)
+    torch.testing.assert_close(y, by_hand)
+    # linear upsampling and activations the kernel lacks stay eager
+    for kwargs in (dict(mode="linear"), dict(activation_name="tanh")):
+        dae1d.UpConvBlock(4, 6, 5, 62, **kwargs)(x)
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("upsample", ["nearest", "linear"])
+def test_dae_gives_the_same_outputs_and_gradients_on_the_fused_and_reference_paths(upsample):
+    if not kernels.has_kernel("upconv1d_block_forward", "cpu"):
+        pytest.skip("no fused CPU conv1d kernels in this installation")
+    torch.manual_seed(4)
+    model = dae1d.DAE1d(length=125, channels=(8, 12, 4), kernel_sizes=(9, 5, 3), upsample=upsample).double()
+    x = torch.rand(3, 1, 125, dtype=torch.float64)
+    results = {}
+    for backend in ("fused", "reference"):
+        with kernels.use_backend(backend):
+            y = model(x)
+            grads = torch.autograd.grad(y.square().sum(), list(model.parameters()))
+        results[backend] = (y, *grads)
+    for a, e in zip(results["fused"], results["reference"]):
+        torch.testing.assert_close(a, e, rtol=1e-10, atol=1e-12)
