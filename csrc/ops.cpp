@@ -1,5 +1,6 @@
 // genreg's operator schemas, all in one place. Kernels live in csrc/cpu (OpenMP)
-// and csrc/cuda; autograd and fake-tensor rules are registered from Python
+// and csrc/cuda; autograd is in csrc/autograd.cpp (gp_interpolate, grad_penalty)
+// or registered from Python (conv1d_block), fake-tensor rules from Python
 // (genreg/kernels/_ops.py), so the ops work under autograd and torch.compile.
 #include <Python.h>
 #include <torch/library.h>
