@@ -1,6 +1,18 @@
 """Benchmark parametrisation: the issue's sizes when benchmarking, tiny sizes under
 --benchmark-disable (the default test run), where only correctness is checked."""
 
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _reuse_freed_memory(request):
+    """When timing, keep glibc from returning freed memory to the OS (see
+    genreg.benchmarking.keep_freed_memory); the correctness run leaves malloc alone."""
+    if not request.config.getoption("benchmark_disable", False):
+        from genreg import benchmarking
+
+        benchmarking.keep_freed_memory()
+
 
 def pytest_generate_tests(metafunc):
     if "bench_case_spec" not in metafunc.fixturenames:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 
 
-OPS = ("gp_interpolate", "grad_penalty", "grad_penalty_backward", "conv1d_block_forward",
-       "conv1d_block_backward")
+OPS = ("gp_interpolate", "grad_penalty", "grad_penalty_backward", "grad_penalty_forward",
+       "grad_penalty_backward_sumsq", "conv1d_block_forward", "conv1d_block_backward")
 
 
 @torch.library.register_fake("genreg::gp_interpolate")
@@ -26,7 +26,10 @@ def _gp_interpolate_fake(real, fake, eps):
 # The forward kernel computes the per-sample penalty; its backward is a second op,
 # grad_penalty_backward, whose result flows into `grads` -- and from there into the
 # critic's parameters through the create_graph=True graph that produced `grads`.
-# Both ops' autograd is in csrc/autograd.cpp.
+# grad_penalty_forward / grad_penalty_backward_sumsq are the same pair with each
+# sample's sum of squares (float64) handed from forward to backward, so the backward
+# reads g once; grad_penalty's autograd uses them where the backend has them (CPU).
+# All their autograd is in csrc/autograd.cpp.
 
 
 @torch.library.register_fake("genreg::grad_penalty")
@@ -38,6 +41,19 @@ def _grad_penalty_fake(grads, mode, center, p):
 @torch.library.register_fake("genreg::grad_penalty_backward")
 def _grad_penalty_backward_fake(grad_out, grads, mode, center, p):
     torch._check(grad_out.shape == (grads.shape[0],), lambda: "grad_penalty_backward: grad_out must be (B,)")
+    return torch.empty_like(grads, memory_format=torch.contiguous_format)
+
+
+@torch.library.register_fake("genreg::grad_penalty_forward")
+def _grad_penalty_forward_fake(grads, mode, center, p):
+    torch._check(grads.dim() >= 1, lambda: "grad_penalty_forward: grads needs a batch dimension")
+    return grads.new_empty((grads.shape[0],)), grads.new_empty((grads.shape[0],), dtype=torch.float64)
+
+
+@torch.library.register_fake("genreg::grad_penalty_backward_sumsq")
+def _grad_penalty_backward_sumsq_fake(grad_out, grads, sumsq, mode, center, p):
+    torch._check(grad_out.shape == (grads.shape[0],), lambda: "grad_penalty_backward_sumsq: grad_out must be (B,)")
+    torch._check(sumsq.shape == (grads.shape[0],), lambda: "grad_penalty_backward_sumsq: sumsq must be (B,)")
     return torch.empty_like(grads, memory_format=torch.contiguous_format)
 
 
