@@ -61,13 +61,6 @@ GENREG_INLINE void axpy_impl(const T* __restrict__ x, T w, T* __restrict__ out, 
   for (int64_t i = 0; i < n; ++i) out[i] += w * x[i];
 }
 
-template <typename T>
-GENREG_INLINE void lerp_impl(const T* __restrict__ from, const T* __restrict__ to, T w, T* __restrict__ out,
-                             int64_t n) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) out[i] = from[i] + w * (to[i] - from[i]);
-}
-
 }  // namespace
 
 GENREG_MULTIVERSION float sumsq(const float* x, int64_t n) { return sumsq_impl(x, n); }
@@ -78,11 +71,35 @@ GENREG_MULTIVERSION void scale(const float* x, float a, float* out, int64_t n) {
 GENREG_MULTIVERSION void scale(const double* x, double a, double* out, int64_t n) { scale_impl(x, a, out, n); }
 GENREG_MULTIVERSION void axpy(const float* x, float w, float* out, int64_t n) { axpy_impl(x, w, out, n); }
 GENREG_MULTIVERSION void axpy(const double* x, double w, double* out, int64_t n) { axpy_impl(x, w, out, n); }
-GENREG_MULTIVERSION void lerp(const float* from, const float* to, float w, float* out, int64_t n) {
-  lerp_impl(from, to, w, out, n);
+
+// lerp rounds after the subtraction, the product and the sum, like the reference's
+// three ATen ops, so gp_interpolate is bitwise the reference for float and double: a
+// fused multiply-add would round once less, and the critic would then see an input a
+// rounding apart on the two paths (enough to flip a LeakyReLU near 0 and make the
+// parameter gradients of a WGAN-GP step differ by far more than rounding). Hence no
+// contraction in these two functions (GCC's default -ffp-contract=fast would use FMA).
+#if defined(__GNUC__) && !defined(__clang__)
+#define GENREG_NO_FP_CONTRACT __attribute__((optimize("fp-contract=off")))
+#define GENREG_NO_FP_CONTRACT_BODY
+#elif defined(__clang__)
+#define GENREG_NO_FP_CONTRACT
+#define GENREG_NO_FP_CONTRACT_BODY _Pragma("clang fp contract(off)")
+#else
+#define GENREG_NO_FP_CONTRACT
+#define GENREG_NO_FP_CONTRACT_BODY
+#endif
+
+GENREG_MULTIVERSION GENREG_NO_FP_CONTRACT void lerp(const float* __restrict__ from, const float* __restrict__ to,
+                                                    float w, float* __restrict__ out, int64_t n) {
+  GENREG_NO_FP_CONTRACT_BODY
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) out[i] = from[i] + w * (to[i] - from[i]);
 }
-GENREG_MULTIVERSION void lerp(const double* from, const double* to, double w, double* out, int64_t n) {
-  lerp_impl(from, to, w, out, n);
+GENREG_MULTIVERSION GENREG_NO_FP_CONTRACT void lerp(const double* __restrict__ from, const double* __restrict__ to,
+                                                    double w, double* __restrict__ out, int64_t n) {
+  GENREG_NO_FP_CONTRACT_BODY
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) out[i] = from[i] + w * (to[i] - from[i]);
 }
 
 }  // namespace loops
