@@ -4,6 +4,7 @@ that `genreg bench` prints (and the README shows)."""
 from __future__ import annotations
 
 import platform
+import statistics
 
 from ._version import __version__
 
@@ -26,6 +27,9 @@ def _machine() -> str:
     return f"{cpu}, {os.cpu_count()} logical CPUs{l3}"
 
 
+ROUNDS = 5  # turns per implementation and case
+
+
 def run_benchmarks(quick: bool = False, compile: bool = True, small: bool = False,
                    min_run_time: float | None = None) -> dict:
     """Check then time every case. ``small``: tiny sizes (for tests)."""
@@ -43,6 +47,7 @@ def run_benchmarks(quick: bool = False, compile: bool = True, small: bool = Fals
             del case.run["compiled"]
             case.skipped["compiled"] = "skipped (--no-compile)"
         row = {"op": case.op, "size": case.size, "bytes": case.bytes, "us": {}, "skipped": dict(case.skipped)}
+        timers = {}
         for impl in benchmarking.IMPLS:
             if impl not in case.run:
                 continue
@@ -55,9 +60,14 @@ def run_benchmarks(quick: bool = False, compile: bool = True, small: bool = Fals
                 row["skipped"][impl] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:150]}"
                 continue
             # Timer runs single-threaded unless told otherwise
-            t = Timer("fn()", globals={"fn": case.run[impl]}, num_threads=torch.get_num_threads())
-            t = t.blocked_autorange(min_run_time=min_time)
-            row["us"][impl] = t.median * 1e6
+            timers[impl] = Timer("fn()", globals={"fn": case.run[impl]}, num_threads=torch.get_num_threads())
+        # The implementations take turns, so that other jobs' bursts on a shared machine
+        # fall on all of them alike; each one's time is the median over the rounds.
+        samples = {impl: [] for impl in timers}
+        for _ in range(ROUNDS):
+            for impl, timer in timers.items():
+                samples[impl].append(timer.blocked_autorange(min_run_time=min_time / ROUNDS).median)
+        row["us"] = {impl: statistics.median(v) * 1e6 for impl, v in samples.items()}
         if case.bytes:  # effective bandwidth of each implementation (the least traffic / time)
             row["gbs"] = {impl: case.bytes / (us * 1e-6) / 1e9 for impl, us in row["us"].items()}
             row["of_bound"] = {impl: gbs / (bandwidth / 1e9) for impl, gbs in row["gbs"].items()}
@@ -78,7 +88,7 @@ def format_table(report: dict) -> str:
     bw = report["copy_bandwidth_gbs"]
     lines = [
         f"genreg {report['genreg']}, torch {report['torch']}, {report['machine']}, {report['threads']} threads",
-        f"memory bandwidth (large copy): {bw:.1f} GB/s; times are medians in microseconds"
+        f"memory bandwidth (large copy): {bw:.1f} GB/s; times are medians in microseconds over {ROUNDS} interleaved rounds"
         + ("; malloc keeps freed memory (no page faults from fresh outputs)"
            if report.get("malloc_keeps_freed_memory") else ""),
         "",
