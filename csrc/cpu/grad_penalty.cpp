@@ -1,5 +1,7 @@
-// CPU kernels for genreg::grad_penalty and genreg::grad_penalty_backward (the math
-// is in ../grad_penalty_math.h). Sums of squares are taken in double.
+// CPU kernels for genreg::grad_penalty and grad_penalty_backward, and for the pair
+// grad_penalty_forward / grad_penalty_backward_sumsq that hands the per-sample sums of
+// squares over (the math is in ../grad_penalty_math.h). Sums of squares are taken in
+// double.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
