@@ -1,13 +1,31 @@
 """Benchmark parametrisation: the issue's sizes when benchmarking, tiny sizes under
 --benchmark-disable (the default test run), where only correctness is checked."""
 
+import pytest
+
+
+def timing(config) -> bool:
+    """Whether pytest-benchmark times (as it decides: --benchmark-enable overrides the
+    --benchmark-disable in the project's addopts)."""
+    return not config.getoption("benchmark_disable", False) or config.getoption("benchmark_enable", False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _reuse_freed_memory(request):
+    """When timing, keep glibc from returning freed memory to the OS (see
+    genreg.benchmarking.keep_freed_memory); the correctness run leaves malloc alone."""
+    if timing(request.config):
+        from genreg import benchmarking
+
+        benchmarking.keep_freed_memory()
+
 
 def pytest_generate_tests(metafunc):
     if "bench_case_spec" not in metafunc.fixturenames:
         return
     from genreg import benchmarking
 
-    small = metafunc.config.getoption("benchmark_disable", False)
+    small = not timing(metafunc.config)
     specs = []
     for i, case in enumerate(benchmarking.cases(small=small)):
         for impl in benchmarking.IMPLS:

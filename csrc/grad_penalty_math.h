@@ -20,6 +20,19 @@
 
 namespace genreg {
 
+// s^e. Whole e in [0, 8] (the default p = 6 gives s^3 and s^2) by multiplication:
+// std::pow costs several ns a call on CPU, once per sample and direction, which was
+// 9 % of div's forward + backward at 4096x1x500 and 60 % with 8-element samples.
+template <typename acc_t>
+GENREG_HD inline acc_t power(acc_t s, acc_t e) {
+  if (e >= acc_t(0) && e <= acc_t(8) && e == static_cast<acc_t>(static_cast<int>(e))) {
+    acc_t r = acc_t(1);
+    for (int i = 0; i < static_cast<int>(e); ++i) r *= s;
+    return r;
+  }
+  return std::pow(s, e);
+}
+
 template <typename acc_t>
 struct PenaltyMode {
   bool gp;
@@ -31,12 +44,12 @@ struct PenaltyMode {
       const acc_t d = std::sqrt(s) - center;
       return d * d;
     }
-    return std::pow(s, acc_t(0.5) * p);
+    return power(s, acc_t(0.5) * p);
   }
   GENREG_HD acc_t coefficient(acc_t s) const {
     if (!(s > acc_t(0))) return acc_t(0);
     if (gp) return acc_t(2) * (acc_t(1) - center / std::sqrt(s));
-    return p * std::pow(s, acc_t(0.5) * p - acc_t(1));
+    return p * power(s, acc_t(0.5) * p - acc_t(1));
   }
 };
 

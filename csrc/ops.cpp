@@ -1,5 +1,6 @@
 // genreg's operator schemas, all in one place. Kernels live in csrc/cpu (OpenMP)
-// and csrc/cuda; autograd and fake-tensor rules are registered from Python
+// and csrc/cuda; autograd is in csrc/autograd.cpp (gp_interpolate, grad_penalty)
+// or registered from Python (conv1d_block), fake-tensor rules from Python
 // (genreg/kernels/_ops.py), so the ops work under autograd and torch.compile.
 #include <Python.h>
 #include <torch/library.h>
@@ -15,6 +16,12 @@ TORCH_LIBRARY(genreg, m) {
   m.def("grad_penalty(Tensor grads, str mode, float center, float p) -> Tensor");
   // d(sum grad_out * grad_penalty(grads)) / d grads; recomputes the norms.
   m.def("grad_penalty_backward(Tensor grad_out, Tensor grads, str mode, float center, float p) -> Tensor");
+  // The same pair with the per-sample sums of squares (float64, shape (B,)) handed from
+  // forward to backward, so the backward reads g once. The autograd of grad_penalty
+  // (csrc/autograd.cpp) uses them on backends that have them (CPU), else the pair above.
+  m.def("grad_penalty_forward(Tensor grads, str mode, float center, float p) -> (Tensor, Tensor)");
+  m.def("grad_penalty_backward_sumsq(Tensor grad_out, Tensor grads, Tensor sumsq, str mode, float center, "
+        "float p) -> Tensor");
   // y = max_pool1d(act(conv1d(x, weight, 'same') + bias), 2) (pool optional); act is
   // relu, leaky_relu or none. Also returns a uint8 code per output (which of the
   // pooled pair won, and whether its pre-activation was > 0) for the backward.

@@ -5,7 +5,12 @@ Every case builds its inputs once and offers up to three implementations of the 
 work: ``reference`` (eager PyTorch), ``compiled`` (torch.compile of the reference,
 where it compiles) and ``fused`` (genreg's kernels). :func:`check` compares an
 implementation's results with the reference before anything is timed. ``bytes`` is
-the least memory traffic the work needs, for the effective bandwidth.
+the least memory traffic the work needs, for the effective bandwidth (0 for the
+whole training steps, which are compute-bound).
+
+Whole steps run genreg's own models: ``reference`` under ``kernels.use_backend("reference")``
+(what ``GENREG_KERNELS=reference`` gives), ``fused`` under ``auto`` (the default: fused
+kernels where they pay off).
 """
 
 from __future__ import annotations
@@ -30,6 +35,12 @@ CONV_LAYERS = [(1, 16, 9), (16, 32, 9), (64, 64, 9)]
 UPCONV_LAYERS = [(16, 32, 9, 250, 500), (64, 64, 5, 62, 125)]
 
 IMPLS = ("reference", "compiled", "fused")
+
+# whole training steps: WGAN-GP critic (DCGAN-style, 64x64 images) and the DAE
+WGAN_BATCH, WGAN_QUICK_BATCH = 64, 16
+DAE_BATCHES = [64, 256]
+DOUBLE_BACKWARD_SKIP = ("torch.compile cannot compile it: the gradient penalty differentiates the critic with "
+                        "create_graph=True, and aot_autograd does not support double backward")
 
 
 @dataclass
@@ -166,6 +177,100 @@ def upconv1d_block_case(batch: int, layer) -> Case:
     return _conv_case(case, ref, fused, "upconv1d_block_forward", x, w, b)
 
 
+def _param_grads(module) -> list:
+    return [p.grad.clone() if p.grad is not None else torch.zeros_like(p) for p in module.parameters()]
+
+
+def _with_backend(backend: str, step):
+    def run():
+        with kernels.use_backend(backend):
+            return step()
+    return run
+
+
+def wgan_gp_critic_step_case(batch: int, image_size: int = 64, base_channels: int = 64) -> Case:
+    """One WGAN-GP critic update as genreg's adversarial trainer does it: critic on real
+    and fake, Wasserstein loss, gradient penalty (interpolate, critic, autograd.grad with
+    create_graph, penalty), backward into the critic's parameters, Adam step. The critic
+    is the wgan-gp model's (DCGAN-style, LayerNorm). Adam has lr 0: it does all its
+    arithmetic but leaves the weights as they are, so every timed step sees the same
+    critic and the check compares like with like (the parameter gradients)."""
+    import genreg
+
+    model = genreg.create("model", "wgan-gp", image_size=image_size, channels=3, base_channels=base_channels)
+    critic = model.critic
+    loss = genreg.create("loss", "wasserstein")
+    penalty = genreg.create("penalty", "gp", weight=10.0)
+    optimizer = torch.optim.Adam(critic.parameters(), lr=0.0, betas=(0.5, 0.999))
+    gen = torch.Generator().manual_seed(0)
+    real = torch.rand(batch, 3, image_size, image_size, generator=gen)
+    fake = torch.rand(batch, 3, image_size, image_size, generator=gen)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(1)  # the penalty's interpolation weights: the same on both paths
+            d_loss = loss.critic(critic(real), critic(fake)) + penalty(critic, real, fake)
+        d_loss.backward()
+        optimizer.step()
+        return _param_grads(critic)
+
+    case = Case("WGAN-GP critic step", f"batch {batch}, 3x{image_size}x{image_size}", bytes=0)
+    case.run["reference"] = _with_backend("reference", step)
+    case.skipped["compiled"] = DOUBLE_BACKWARD_SKIP
+    if _fused_available("grad_penalty", case):
+        case.run["fused"] = _with_backend("auto", step)
+    return case
+
+
+def dae_step_case(batch: int) -> Case:
+    """One training step of the dae1d model (the registry's, default channels): forward,
+    MSE against the clean trace, backward, Adam step (lr 0, as in the critic step).
+    ``fused`` runs the ``auto`` backend, i.e. exactly what training uses by default.
+    The check runs in float64 (see conv1d_block_case: in float32 a max-pool pair within
+    rounding may pick another winner on the two paths)."""
+    import copy
+
+    import genreg
+    import torch.nn.functional as F
+    from .data.radio import radio
+
+    data = radio(n=batch, seed=0)  # the study's traces: (batch, 1, 500) noisy and clean
+    x, target = data.x, data.target
+    net = genreg.create("model", "dae1d", length=x.shape[-1]).net
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.0)
+
+    def step_fn(net_, optimizer_, x_, target_, forward=None):
+        def step():
+            optimizer_.zero_grad(set_to_none=True)
+            recon = forward(x_) if forward is not None else net_(x_)
+            F.mse_loss(recon, target_).backward()
+            optimizer_.step()
+            return _param_grads(net_)
+        return step
+
+    case = Case("DAE training step", f"batch {batch}, 1x{x.shape[-1]}", bytes=0)
+    case.run["reference"] = _with_backend("reference", step_fn(net, optimizer, x, target))
+    compiled = _compile(net, case)
+    if compiled is not None:
+        case.run["compiled"] = _with_backend("reference", step_fn(net, optimizer, x, target, compiled))
+    case.run["fused"] = _with_backend("auto", step_fn(net, optimizer, x, target))
+    net64 = copy.deepcopy(net).double()
+    opt64 = torch.optim.Adam(net64.parameters(), lr=0.0)
+    x64, target64 = x.double(), target.double()
+    case.check_run["reference"] = _with_backend("reference", step_fn(net64, opt64, x64, target64))
+    case.check_run["fused"] = _with_backend("auto", step_fn(net64, opt64, x64, target64))
+    return case
+
+
+def step_cases(quick: bool = False, small: bool = False) -> list[Case]:
+    """The whole training steps; ``small``: tiny networks and batches (correctness runs)."""
+    if small:
+        return [wgan_gp_critic_step_case(4, image_size=16, base_channels=8), dae_step_case(4)]
+    wgan = wgan_gp_critic_step_case(WGAN_QUICK_BATCH if quick else WGAN_BATCH)
+    return [wgan] + [dae_step_case(b) for b in (DAE_BATCHES[:1] if quick else DAE_BATCHES)]
+
+
 def cases(quick: bool = False, small: bool = False) -> list[Case]:
     """All benchmark cases. ``small``: tiny sizes (correctness runs); ``quick``: the
     smaller of the issue's sizes only."""
@@ -185,7 +290,7 @@ def cases(quick: bool = False, small: bool = False) -> list[Case]:
             out.append(conv1d_block_case(s, layer))
         for layer in UPCONV_LAYERS if wide or small else UPCONV_LAYERS[:1]:
             out.append(upconv1d_block_case(s[0], layer))
-    return out
+    return out + step_cases(quick=quick, small=small)
 
 
 def _flatten(result):
@@ -207,6 +312,32 @@ def check(case: Case, impl: str) -> None:
         err = (a.double() - b.double()).abs().max().item() if b.numel() else 0.0
         bound = case.tol["atol"] + case.tol["rtol"] * (b.double().abs().max().item() if b.numel() else 0.0)
         assert err <= bound, f"{case.group} {impl} result {i}: max error {err:.3g} > {bound:.3g}"
+
+
+def keep_freed_memory() -> bool:
+    """Make glibc's malloc keep freed memory for reuse; returns whether it applied.
+
+    By default glibc hands freed memory back to the OS (heap trim, munmap of large
+    blocks) past a threshold that moves with the allocation history, so a later tensor
+    of that size is fresh memory: a page fault per 4 KiB page, each zero-filled by the
+    kernel. For a 12.6 MB output that costs about as much as the whole grad_penalty
+    kernel, and whether it happens depends on which case ran before (measured: the
+    fused penalty at 64x3x128x128 took 2.7-4.3 ms with ~400-1200 faults per call after
+    eager runs, 1.8 ms with none). With both thresholds raised every implementation
+    reuses freed memory, so the timings compare the computations. Eager PyTorch, which
+    allocates the most, gains the most from it.
+    """
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (e.g. musl)
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(mallopt(m_trim_threshold, 1 << 30)) and bool(mallopt(m_mmap_threshold, 1 << 30))
 
 
 def copy_bandwidth(nbytes: int = 256 * 2**20, min_run_time: float = 0.5) -> float:

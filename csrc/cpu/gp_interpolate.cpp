@@ -5,6 +5,10 @@
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
+#include <type_traits>
+
+#include "loops.h"
+
 namespace genreg {
 namespace {
 
@@ -19,6 +23,19 @@ void check_inputs(const at::Tensor& real, const at::Tensor& fake, const at::Tens
               real.size(0), "), got ", eps.numel());
   TORCH_CHECK(real.device() == fake.device() && real.device() == eps.device(),
               "gp_interpolate: real, fake and eps must be on one device");
+}
+
+// out = from + w (to - from); float and double through the vectorised, ISA-dispatched loop.
+template <typename scalar_t, typename acc_t>
+void lerp_row(const scalar_t* from, const scalar_t* to, acc_t w, scalar_t* out, int64_t n) {
+  if constexpr (std::is_same_v<scalar_t, float> || std::is_same_v<scalar_t, double>) {
+    loops::lerp(from, to, w, out, n);
+  } else {
+    for (int64_t j = 0; j < n; ++j) {
+      const acc_t fv = static_cast<acc_t>(from[j]);
+      out[j] = static_cast<scalar_t>(fv + w * (static_cast<acc_t>(to[j]) - fv));
+    }
+  }
 }
 
 at::Tensor gp_interpolate_cpu(const at::Tensor& real, const at::Tensor& fake, const at::Tensor& eps) {
@@ -41,11 +58,7 @@ at::Tensor gp_interpolate_cpu(const at::Tensor& real, const at::Tensor& fake, co
       while (i < end) {
         const int64_t b = i / per_sample;
         const int64_t row_end = std::min(end, (b + 1) * per_sample);
-        const acc_t w = static_cast<acc_t>(ep[b]);
-        for (int64_t j = i; j < row_end; ++j) {
-          const acc_t fv = static_cast<acc_t>(fp[j]);
-          op[j] = static_cast<scalar_t>(fv + w * (static_cast<acc_t>(rp[j]) - fv));
-        }
+        lerp_row(fp + i, rp + i, static_cast<acc_t>(ep[b]), op + i, row_end - i);
         i = row_end;
       }
     });

@@ -1,5 +1,7 @@
-// CPU kernels for genreg::grad_penalty and genreg::grad_penalty_backward (the math
-// is in ../grad_penalty_math.h). Sums of squares are taken in double.
+// CPU kernels for genreg::grad_penalty and grad_penalty_backward, and for the pair
+// grad_penalty_forward / grad_penalty_backward_sumsq that hands the per-sample sums of
+// squares over (the math is in ../grad_penalty_math.h). Sums of squares are taken in
+// double.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
@@ -7,6 +9,7 @@
 #include <torch/library.h>
 
 #include <cmath>
+#include <tuple>
 #include <vector>
 
 #include "../grad_penalty_checks.h"
@@ -69,19 +72,35 @@ std::vector<double> per_sample_sumsq(const scalar_t* x, int64_t batch, int64_t n
   return s;
 }
 
-at::Tensor grad_penalty_cpu(const at::Tensor& grads, c10::string_view mode, double center, double p) {
-  check_grad_penalty_grads(grads, at::kCPU, "grad_penalty");
-  const auto pm = parse_penalty_mode<double>(mode, center, p, "grad_penalty");
+// The penalty and, in float64, each sample's sum of squares.
+std::tuple<at::Tensor, at::Tensor> penalty_and_sumsq(const at::Tensor& grads, c10::string_view mode, double center,
+                                                     double p, const char* op_name) {
+  check_grad_penalty_grads(grads, at::kCPU, op_name);
+  const auto pm = parse_penalty_mode<double>(mode, center, p, op_name);
   auto g = grads.contiguous();
   const int64_t batch = g.size(0);
   const int64_t n = batch == 0 ? 0 : g.numel() / batch;
   auto out = at::empty({batch}, g.options());
+  auto sumsq = at::empty({batch}, g.options().dtype(at::kDouble));
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, g.scalar_type(), "grad_penalty_cpu", [&] {
     const auto s = per_sample_sumsq(g.data_ptr<scalar_t>(), batch, n);
     scalar_t* op = out.data_ptr<scalar_t>();
-    for (int64_t b = 0; b < batch; ++b) op[b] = static_cast<scalar_t>(pm.value(s[b]));
+    double* sp = sumsq.data_ptr<double>();
+    for (int64_t b = 0; b < batch; ++b) {
+      op[b] = static_cast<scalar_t>(pm.value(s[b]));
+      sp[b] = s[b];
+    }
   });
-  return out;
+  return {out, sumsq};
+}
+
+at::Tensor grad_penalty_cpu(const at::Tensor& grads, c10::string_view mode, double center, double p) {
+  return std::get<0>(penalty_and_sumsq(grads, mode, center, p, "grad_penalty"));
+}
+
+std::tuple<at::Tensor, at::Tensor> grad_penalty_forward_cpu(const at::Tensor& grads, c10::string_view mode,
+                                                            double center, double p) {
+  return penalty_and_sumsq(grads, mode, center, p, "grad_penalty_forward");
 }
 
 template <typename scalar_t>
@@ -92,6 +111,19 @@ void scale_row(const scalar_t* x, double a, scalar_t* out, int64_t n) {
     const float af = static_cast<float>(a);
     for (int64_t j = 0; j < n; ++j) out[j] = static_cast<scalar_t>(af * static_cast<float>(x[j]));
   }
+}
+
+// out[b] = a[b] * g[b] over a flat range, so that few long samples still use every thread.
+template <typename scalar_t>
+void scale_samples(const scalar_t* g, const std::vector<double>& a, scalar_t* out, int64_t numel, int64_t n) {
+  at::parallel_for(0, numel, 16384, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end;) {
+      const int64_t b = i / n;
+      const int64_t row_end = std::min(end, (b + 1) * n);
+      scale_row(g + i, a[b], out + i, row_end - i);
+      i = row_end;
+    }
+  });
 }
 
 at::Tensor grad_penalty_backward_cpu(const at::Tensor& grad_out, const at::Tensor& grads, c10::string_view mode,
@@ -122,14 +154,37 @@ at::Tensor grad_penalty_backward_cpu(const at::Tensor& grad_out, const at::Tenso
     const auto s = per_sample_sumsq(gp, batch, n);
     std::vector<double> a(batch);
     for (int64_t b = 0; b < batch; ++b) a[b] = static_cast<double>(gop[b]) * pm.coefficient(s[b]);
-    at::parallel_for(0, g.numel(), 16384, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end;) {
-        const int64_t b = i / n;
-        const int64_t row_end = std::min(end, (b + 1) * n);
-        scale_row(gp + i, a[b], op + i, row_end - i);
-        i = row_end;
-      }
-    });
+    scale_samples(gp, a, op, g.numel(), n);
+  });
+  return out;
+}
+
+// The backward with the sums of squares the forward saved: one read and one write
+// pass over g instead of two reads and a write (about 20 % of the forward+backward
+// time at 64x3x128x128 on one core, where the second read came from L3).
+at::Tensor grad_penalty_backward_sumsq_cpu(const at::Tensor& grad_out, const at::Tensor& grads,
+                                           const at::Tensor& sumsq, c10::string_view mode, double center, double p) {
+  const char* op_name = "grad_penalty_backward_sumsq";
+  check_grad_penalty_grads(grads, at::kCPU, op_name);
+  const auto pm = parse_penalty_mode<double>(mode, center, p, op_name);
+  check_grad_penalty_grad_out(grad_out, grads, op_name);
+  TORCH_CHECK(sumsq.dim() == 1 && sumsq.size(0) == grads.size(0) && sumsq.scalar_type() == at::kDouble &&
+                  sumsq.device() == grads.device(),
+              op_name, ": sumsq must be float64 of shape (", grads.size(0), ",) on ", grads.device(), ", got ",
+              sumsq.scalar_type(), " ", sumsq.sizes(), " on ", sumsq.device());
+  auto g = grads.contiguous();
+  auto go = grad_out.contiguous();
+  auto s = sumsq.contiguous();
+  const int64_t batch = g.size(0);
+  const int64_t n = batch == 0 ? 0 : g.numel() / batch;
+  auto out = at::empty_like(g);
+  if (g.numel() == 0) return out;
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, g.scalar_type(), "grad_penalty_backward_sumsq_cpu", [&] {
+    const scalar_t* gop = go.data_ptr<scalar_t>();
+    const double* sp = s.data_ptr<double>();
+    std::vector<double> a(batch);
+    for (int64_t b = 0; b < batch; ++b) a[b] = static_cast<double>(gop[b]) * pm.coefficient(sp[b]);
+    scale_samples(g.data_ptr<scalar_t>(), a, out.data_ptr<scalar_t>(), g.numel(), n);
   });
   return out;
 }
@@ -139,6 +194,8 @@ at::Tensor grad_penalty_backward_cpu(const at::Tensor& grad_out, const at::Tenso
 TORCH_LIBRARY_IMPL(genreg, CPU, m) {
   m.impl("grad_penalty", &grad_penalty_cpu);
   m.impl("grad_penalty_backward", &grad_penalty_backward_cpu);
+  m.impl("grad_penalty_forward", &grad_penalty_forward_cpu);
+  m.impl("grad_penalty_backward_sumsq", &grad_penalty_backward_sumsq_cpu);
 }
 
 }  // namespace genreg

@@ -19,6 +19,10 @@ void scale(const double* x, double a, double* out, int64_t n);
 void axpy(const float* x, float w, float* out, int64_t n);
 void axpy(const double* x, double w, double* out, int64_t n);
 
+// out[i] = from[i] + w * (to[i] - from[i])
+void lerp(const float* from, const float* to, float w, float* out, int64_t n);
+void lerp(const double* from, const double* to, double w, double* out, int64_t n);
+
 // sum_i x[i] * y[i]
 float dot(const float* x, const float* y, int64_t n);
 double dot(const double* x, const double* y, int64_t n);

@@ -8,11 +8,21 @@ def add_parser(sub):
     p.add_argument("--quick", action="store_true", help="the smaller sizes only, shorter timings")
     p.add_argument("--json", action="store_true", help="JSON on stdout")
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile column (slow to compile)")
+    p.add_argument("--threads", type=int, default=0, metavar="N",
+                   help="CPU threads (default: torch's, one per core); 1 is steadier on a busy machine")
     return p
 
 
 def run(args) -> int:
     from ..bench_report import format_table, run_benchmarks
+    from ..errors import UsageError
+
+    if args.threads < 0:
+        raise UsageError(f"--threads must be >= 1 (0 = torch's default), got {args.threads}")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
     report = run_benchmarks(quick=args.quick, compile=not args.no_compile)
     print_json(report) if args.json else print(format_table(report))

@@ -14,14 +14,22 @@ def test_report_has_every_case_and_a_table():
     assert report["copy_bandwidth_gbs"] > 0
     ops = {row["op"] for row in report["rows"]}
     assert {"grad_penalty[gp] fwd+bwd", "grad_penalty[div] fwd+bwd", "gp_interpolate fwd",
-            "conv1d_block fwd+bwd", "upconv1d_block fwd+bwd"} <= ops
+            "conv1d_block fwd+bwd", "upconv1d_block fwd+bwd", "WGAN-GP critic step", "DAE training step"} <= ops
     for row in report["rows"]:
         assert row["us"]["reference"] > 0
-        assert row["skipped"]["compiled"] == "skipped (--no-compile)"
+        if row["op"] == "WGAN-GP critic step":  # never compiled: double backward
+            assert "double backward" in row["skipped"]["compiled"]
+        else:
+            assert row["skipped"]["compiled"] == "skipped (--no-compile)"
         if kernels.extension_state().loaded:
             assert "fused" in row["us"], row["skipped"]  # a fused result that failed its check lands in skipped
+        if row["bytes"]:
+            assert row["gbs"]["fused" if "fused" in row["us"] else "reference"] > 0
+        else:
+            assert "gbs" not in row  # whole steps: compute-bound, no bandwidth figure
     table = format_table(report)
     assert "| grad_penalty[gp] fwd+bwd" in table and "memory bandwidth (large copy)" in table
+    assert "| WGAN-GP critic step" in table
 
 
 def test_bench_is_a_cli_command():

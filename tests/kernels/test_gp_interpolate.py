@@ -1,8 +1,8 @@
 """genreg::gp_interpolate: fused kernel against the reference, autograd, bad inputs.
 
-Tolerances: float64 1e-12; float32 1e-6 relative (the kernel computes f + e(r - f)
-like the reference, in float32); bfloat16/half 1e-2 against float64 math (the
-kernel rounds once, from float32).
+Tolerances: float32/float64 bitwise (the kernel computes f + e(r - f) with the
+reference's three roundings); bfloat16/half 1e-2 against float64 math (the kernel
+rounds once, from float32).
 """
 
 import pytest
@@ -46,6 +46,16 @@ def test_matches_reference(fused_cpu, dtype, case):
     # through the public op, eps may also come as (B, 1, ..., 1)
     out2 = kernels.gp_interpolate(real, fake, eps.reshape((-1,) + (1,) * (real.dim() - 1)))
     torch.testing.assert_close(out2, out, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_bitwise_the_reference(fused_cpu, dtype):
+    """Same roundings as the reference (no fused multiply-add), so a critic sees the
+    same interpolates on both paths and its LeakyReLUs take the same branches."""
+    fused_cpu("gp_interpolate")
+    for shape in ([64, 3, 16, 16], [7, 1, 500], [1, 40_000]):
+        real, fake, eps = make(shape, False, 11, dtype)
+        assert torch.equal(torch.ops.genreg.gp_interpolate(real, fake, eps), reference.gp_interpolate(real, fake, eps))
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])

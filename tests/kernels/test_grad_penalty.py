@@ -114,6 +114,57 @@ def test_gradcheck_and_gradgradcheck(fused_cpu, name, center, p):
     assert torch.autograd.gradgradcheck(bwd, (go, g))
 
 
+@pytest.mark.parametrize("name,center,p", MODES)
+def test_pair_with_saved_sums_matches_the_plain_pair(fused_cpu, name, center, p):
+    """grad_penalty_forward / grad_penalty_backward_sumsq (what grad_penalty's autograd
+    runs on CPU) against grad_penalty / grad_penalty_backward and the reference."""
+    fused_cpu("grad_penalty_forward")
+    for dtype, shape in [(torch.float64, (5, 3, 7)), (torch.float32, (64, 3, 16, 16)), (torch.float32, (2, 40_000)),
+                         (torch.bfloat16, (6, 33))]:
+        g = torch.randn(shape, generator=torch.Generator().manual_seed(5)).to(dtype)
+        penalty, sumsq = torch.ops.genreg.grad_penalty_forward(g, name, center, p)
+        assert sumsq.dtype == torch.float64 and sumsq.shape == (shape[0],)
+        torch.testing.assert_close(sumsq, g.double().flatten(1).pow(2).sum(1), rtol=1e-6, atol=1e-9)
+        assert torch.equal(penalty, torch.ops.genreg.grad_penalty(g, name, center, p))
+        go = torch.rand(shape[0]).to(dtype)
+        torch.testing.assert_close(torch.ops.genreg.grad_penalty_backward_sumsq(go, g, sumsq, name, center, p),
+                                   torch.ops.genreg.grad_penalty_backward(go, g, name, center, p),
+                                   **TOL.get(dtype, TOL[torch.bfloat16]))
+
+
+@pytest.mark.parametrize("name,center,p", [("gp", 0.5, 6.0), ("div", 1.0, 3.5)])
+def test_pair_with_saved_sums_opcheck_and_gradcheck(fused_cpu, name, center, p):
+    fused_cpu("grad_penalty_forward")
+    g = torch.randn(4, 3, 5, dtype=torch.float64, requires_grad=True)
+    torch.library.opcheck(torch.ops.genreg.grad_penalty_forward, (g, name, center, p))
+    fwd = lambda x: torch.ops.genreg.grad_penalty_forward(x, name, center, p)
+    assert torch.autograd.gradcheck(fwd, (g,)) and torch.autograd.gradgradcheck(fwd, (g,))
+    # the sums as an input of their own (as the op sees them), away from g's
+    go = torch.rand(4, dtype=torch.float64, requires_grad=True)
+    sumsq = (g.detach().flatten(1).pow(2).sum(1) + 0.5).requires_grad_(True)
+    torch.library.opcheck(torch.ops.genreg.grad_penalty_backward_sumsq, (go, g, sumsq, name, center, p))
+    bwd = lambda o, x, s: torch.ops.genreg.grad_penalty_backward_sumsq(o, x, s, name, center, p)
+    assert torch.autograd.gradcheck(bwd, (go, g, sumsq)) and torch.autograd.gradgradcheck(bwd, (go, g, sumsq))
+
+
+def test_higher_orders_through_the_penalty_match_reference(fused_cpu):
+    """Differentiating the penalty's gradient (create_graph) must keep the per-sample
+    sums' dependence on g, which the sums saved by the forward do not carry."""
+    fused_cpu("grad_penalty")
+    g = torch.randn(3, 2, 5, dtype=torch.float64, requires_grad=True)
+
+    def third_order(penalty):
+        (d1,) = torch.autograd.grad(penalty(g).sum(), g, create_graph=True)
+        (d2,) = torch.autograd.grad(d1.pow(3).sum(), g, create_graph=True)
+        (d3,) = torch.autograd.grad(d2.pow(2).sum(), g)
+        return d2.detach(), d3
+
+    for name, center, p in MODES:
+        got = third_order(lambda x: fused(x, name, center, p))
+        expected = third_order(lambda x: reference.grad_penalty(x, name, center, p))
+        torch.testing.assert_close(got, expected)
+
+
 @pytest.mark.parametrize("name,p", [("gp", 6.0), ("div", 6.0), ("div", 1.5)])
 def test_zero_norm_gives_zero_gradient_not_nan(fused_cpu, name, p):
     fused_cpu("grad_penalty")
@@ -198,6 +249,13 @@ def test_kernel_checks_its_inputs(fused_cpu):
         torch.ops.genreg.grad_penalty_backward(torch.ones(3), g, "gp", 1.0, 6.0)
     with pytest.raises(RuntimeError, match="grad_out has dtype"):
         torch.ops.genreg.grad_penalty_backward(torch.ones(2, dtype=torch.float64), g, "gp", 1.0, 6.0)
+    with pytest.raises(RuntimeError, match=r"sumsq must be float64 of shape \(2,\)"):
+        torch.ops.genreg.grad_penalty_backward_sumsq(torch.ones(2), g, torch.ones(2), "gp", 1.0, 6.0)
+    with pytest.raises(RuntimeError, match=r"sumsq must be float64 of shape \(2,\)"):
+        torch.ops.genreg.grad_penalty_backward_sumsq(torch.ones(2), g, torch.ones(3, dtype=torch.float64), "gp",
+                                                     1.0, 6.0)
+    with pytest.raises(RuntimeError, match="grad_penalty_forward: unknown mode 'l1'"):
+        torch.ops.genreg.grad_penalty_forward(g, "l1", 1.0, 6.0)
 
 
 def test_backend_reference_skips_the_kernel():
