@@ -42,35 +42,17 @@ GENREG_INLINE T sumsq_impl(const T* __restrict__ x, int64_t n) {
 }
 
 template <typename T>
-GENREG_INLINE T dot_impl(const T* __restrict__ x, const T* __restrict__ y, int64_t n) {
-  T acc = 0;
-#pragma omp simd reduction(+ : acc)
-  for (int64_t i = 0; i < n; ++i) acc += x[i] * y[i];
-  return acc;
-}
-
-template <typename T>
 GENREG_INLINE void scale_impl(const T* __restrict__ x, T a, T* __restrict__ out, int64_t n) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) out[i] = a * x[i];
-}
-
-template <typename T>
-GENREG_INLINE void axpy_impl(const T* __restrict__ x, T w, T* __restrict__ out, int64_t n) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) out[i] += w * x[i];
 }
 
 }  // namespace
 
 GENREG_MULTIVERSION float sumsq(const float* x, int64_t n) { return sumsq_impl(x, n); }
 GENREG_MULTIVERSION double sumsq(const double* x, int64_t n) { return sumsq_impl(x, n); }
-GENREG_MULTIVERSION float dot(const float* x, const float* y, int64_t n) { return dot_impl(x, y, n); }
-GENREG_MULTIVERSION double dot(const double* x, const double* y, int64_t n) { return dot_impl(x, y, n); }
 GENREG_MULTIVERSION void scale(const float* x, float a, float* out, int64_t n) { scale_impl(x, a, out, n); }
 GENREG_MULTIVERSION void scale(const double* x, double a, double* out, int64_t n) { scale_impl(x, a, out, n); }
-GENREG_MULTIVERSION void axpy(const float* x, float w, float* out, int64_t n) { axpy_impl(x, w, out, n); }
-GENREG_MULTIVERSION void axpy(const double* x, double w, double* out, int64_t n) { axpy_impl(x, w, out, n); }
 
 // lerp rounds after the subtraction, the product and the sum, like the reference's
 // three ATen ops, so gp_interpolate is bitwise the reference for float and double: a

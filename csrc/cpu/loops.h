@@ -15,17 +15,9 @@ double sumsq(const double* x, int64_t n);
 void scale(const float* x, float a, float* out, int64_t n);
 void scale(const double* x, double a, double* out, int64_t n);
 
-// out[i] += w * x[i]
-void axpy(const float* x, float w, float* out, int64_t n);
-void axpy(const double* x, double w, double* out, int64_t n);
-
 // out[i] = from[i] + w * (to[i] - from[i])
 void lerp(const float* from, const float* to, float w, float* out, int64_t n);
 void lerp(const double* from, const double* to, double w, double* out, int64_t n);
-
-// sum_i x[i] * y[i]
-float dot(const float* x, const float* y, int64_t n);
-double dot(const double* x, const double* y, int64_t n);
 
 }  // namespace loops
 }  // namespace genreg
