@@ -18,7 +18,7 @@ logit). Why: a normalised trace sits on a baseline near 0.5 that differs per tra
 that constant dominates every convolution's output while the pulse is a small ripple on
 it. Without centring the network spends its first thousands of steps on a flat-output
 plateau that predicts only the baseline (measured on genreg's radio data: still on it
-after 3000 steps at batch 64); with it, it leaves the plateau within a few hundred steps.
+after 3000 steps at batch 64); with it, it left the plateau after 300-900 steps.
 
 Defaults (documented choices in the spirit of the study's notebooks): channels
 32, 64, 64, 16; kernel sizes 9, 9, 5, 5 (wide kernels first, where the pulse is
