@@ -12,33 +12,14 @@
 #include <memory>
 #include <string>
 
+#include "../conv1d_args.h"
 #include "conv1d_engine.h"
 
 namespace genreg {
 namespace conv1d {
 
-enum class Act { relu, leaky_relu, none };
-
-inline Act parse_activation(c10::string_view name, const char* op) {
-  if (name == c10::string_view("relu")) return Act::relu;
-  if (name == c10::string_view("leaky_relu")) return Act::leaky_relu;
-  if (name == c10::string_view("none")) return Act::none;
-  TORCH_CHECK(false, op, ": unknown activation '", std::string(name.data(), name.size()),
-              "'; choose relu, leaky_relu or none");
-}
-
-// d activation / d z where z <= 0 (it is 1 where z > 0).
-inline double negative_side_slope(Act act, double negative_slope) {
-  return act == Act::relu ? 0.0 : act == Act::leaky_relu ? negative_slope : 1.0;
-}
-
 inline void check_conv_inputs(const at::Tensor& x, const at::Tensor& weight, const char* op) {
-  TORCH_CHECK(x.dim() == 3, op, ": x must be (batch, channels, length), got shape ", x.sizes());
-  TORCH_CHECK(weight.dim() == 3, op, ": weight must be (out_channels, in_channels, kernel), got shape ",
-              weight.sizes());
-  TORCH_CHECK(weight.size(1) == x.size(1), op, ": weight expects ", weight.size(1), " input channels, x has ",
-              x.size(1));
-  TORCH_CHECK(weight.size(2) % 2 == 1, op, ": kernel size must be odd for 'same' padding, got ", weight.size(2));
+  check_conv_shapes(x, weight, op);
   TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble, op,
               ": x must be float32 or float64, got ", x.scalar_type());
   TORCH_CHECK(weight.scalar_type() == x.scalar_type(), op, ": weight has dtype ", weight.scalar_type(), ", expected ",

@@ -173,12 +173,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> upconv1d_block_backward_cpu(
   const int64_t batch = x_in.size(0), cin = x_in.size(1), len = x_in.size(2);
   const int64_t cout = weight_in.size(0), kernel = weight_in.size(2);
   const std::vector<int64_t> out_shape{batch, cout, size};
-  TORCH_CHECK(grad_out_in.sizes() == c10::IntArrayRef(out_shape), op, ": grad_out must have shape ",
-              c10::IntArrayRef(out_shape), ", got ", grad_out_in.sizes());
-  TORCH_CHECK(code_in.sizes() == c10::IntArrayRef(out_shape) && code_in.scalar_type() == at::kByte, op,
-              ": code must be uint8 of shape ", c10::IntArrayRef(out_shape));
-  TORCH_CHECK(grad_out_in.scalar_type() == x_in.scalar_type(), op, ": grad_out has dtype ",
-              grad_out_in.scalar_type(), ", expected ", x_in.scalar_type());
+  check_grad_out_and_code(grad_out_in, code_in, x_in, out_shape, op);
   auto go = grad_out_in.contiguous();
   auto x = x_in.contiguous();
   auto code = code_in.contiguous();

@@ -44,23 +44,15 @@
 #include <tuple>
 #include <vector>
 
+#include "../conv1d_args.h"
+
 namespace genreg {
 namespace {
 
-enum class Act { relu, leaky_relu, none };
-
-Act parse_activation(c10::string_view name, const char* op) {
-  if (name == c10::string_view("relu")) return Act::relu;
-  if (name == c10::string_view("leaky_relu")) return Act::leaky_relu;
-  if (name == c10::string_view("none")) return Act::none;
-  TORCH_CHECK(false, op, ": unknown activation '", std::string(name.data(), name.size()),
-              "'; choose relu, leaky_relu or none");
-}
-
-// d activation / d z where z <= 0 (it is 1 where z > 0).
-double negative_side_slope(Act act, double negative_slope) {
-  return act == Act::relu ? 0.0 : act == Act::leaky_relu ? negative_slope : 1.0;
-}
+using conv1d::Act;
+using conv1d::check_grad_out_and_code;
+using conv1d::negative_side_slope;
+using conv1d::parse_activation;
 
 constexpr int kOutTile = 8;          // output channels per block of same_conv_kernel
 constexpr int kMaxThreads = 128;     // positions per thread: 2, so up to 256 per block
@@ -68,12 +60,7 @@ constexpr int64_t kMaxKernel = 513;  // keeps one input channel's tile within 48
 constexpr int64_t kSharedBudget = 24 * 1024;  // bytes per block we aim for (occupancy)
 
 void check_conv_inputs(const at::Tensor& x, const at::Tensor& weight, const char* op) {
-  TORCH_CHECK(x.dim() == 3, op, ": x must be (batch, channels, length), got shape ", x.sizes());
-  TORCH_CHECK(weight.dim() == 3, op, ": weight must be (out_channels, in_channels, kernel), got shape ",
-              weight.sizes());
-  TORCH_CHECK(weight.size(1) == x.size(1), op, ": weight expects ", weight.size(1), " input channels, x has ",
-              x.size(1));
-  TORCH_CHECK(weight.size(2) % 2 == 1, op, ": kernel size must be odd for 'same' padding, got ", weight.size(2));
+  conv1d::check_conv_shapes(x, weight, op);
   TORCH_CHECK(weight.size(2) <= kMaxKernel, op, ": the CUDA kernel supports kernel sizes up to ", kMaxKernel,
               ", got ", weight.size(2));
   const auto dtype = x.scalar_type();
@@ -439,13 +426,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> conv1d_block_backward_cuda(
   const int64_t cout = weight_in.size(0), kernel = weight_in.size(2);
   const int64_t out_len = pool ? len / 2 : len;
   const std::vector<int64_t> out_shape{batch, cout, out_len};
-  TORCH_CHECK(grad_out_in.sizes() == c10::IntArrayRef(out_shape), op, ": grad_out must have shape ",
-              c10::IntArrayRef(out_shape), ", got ", grad_out_in.sizes());
-  TORCH_CHECK(code_in.sizes() == c10::IntArrayRef(out_shape) && code_in.scalar_type() == at::kByte, op,
-              ": code must be uint8 of shape ", c10::IntArrayRef(out_shape), ", got ", code_in.scalar_type(),
-              " of shape ", code_in.sizes());
-  TORCH_CHECK(grad_out_in.scalar_type() == x_in.scalar_type(), op, ": grad_out has dtype ",
-              grad_out_in.scalar_type(), ", expected ", x_in.scalar_type());
+  check_grad_out_and_code(grad_out_in, code_in, x_in, out_shape, op);
   TORCH_CHECK(grad_out_in.device() == x_in.device() && code_in.device() == x_in.device(), op,
               ": grad_out and code must be on ", x_in.device(), ", got ", grad_out_in.device(), " and ",
               code_in.device());
