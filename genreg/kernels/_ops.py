@@ -71,11 +71,16 @@ def _conv1d_block_forward_fake(x, weight, bias, activation, negative_slope, pool
     return x.new_empty(shape), x.new_empty(shape, dtype=torch.uint8)
 
 
-@torch.library.register_fake("genreg::conv1d_block_backward")
-def _conv1d_block_backward_fake(grad_out, x, weight, code, activation, negative_slope, pool, has_bias):
+def _block_grads_fake(x, weight, has_bias):
+    """(grad x, grad weight, grad bias or an empty tensor): what both blocks' backward ops return."""
     grad_bias = x.new_empty((weight.shape[0],) if has_bias else (0,))
     return (torch.empty_like(x, memory_format=torch.contiguous_format),
             torch.empty_like(weight, memory_format=torch.contiguous_format), grad_bias)
+
+
+@torch.library.register_fake("genreg::conv1d_block_backward")
+def _conv1d_block_backward_fake(grad_out, x, weight, code, activation, negative_slope, pool, has_bias):
+    return _block_grads_fake(x, weight, has_bias)
 
 
 def _conv1d_block_forward_setup(ctx, inputs, output):
@@ -186,9 +191,7 @@ def _upconv1d_block_forward_fake(x, weight, bias, size, activation, negative_slo
 
 @torch.library.register_fake("genreg::upconv1d_block_backward")
 def _upconv1d_block_backward_fake(grad_out, x, weight, code, size, activation, negative_slope, has_bias):
-    grad_bias = x.new_empty((weight.shape[0],) if has_bias else (0,))
-    return (torch.empty_like(x, memory_format=torch.contiguous_format),
-            torch.empty_like(weight, memory_format=torch.contiguous_format), grad_bias)
+    return _block_grads_fake(x, weight, has_bias)
 
 
 def _upconv1d_block_forward_setup(ctx, inputs, output):

@@ -14,24 +14,13 @@ from genreg import kernels
 from genreg.errors import KernelError
 from genreg.kernels import reference
 
-TOL = {torch.float64: dict(rtol=1e-10, atol=1e-10), torch.float32: dict(rtol=1e-4, atol=1e-5)}
-ACTS = [("relu", 0.0), ("leaky_relu", 0.2), ("none", 0.0)]
+from conv_cases import ACTS, TOL, critic_penalty_gradients, make
+
 
 
 def fused(x, w, b, act, slope, pool):
     return torch.ops.genreg.conv1d_block_forward(x, w, b, act, slope, pool)[0]
 
-
-def make(batch, cin, cout, length, k, dtype, seed, non_contiguous=False, bias=True):
-    gen = torch.Generator().manual_seed(seed)
-    if non_contiguous:  # x as a transposed (B, L, C) buffer
-        x = torch.randn(batch, length, cin, generator=gen, dtype=torch.float64).transpose(1, 2)
-    else:
-        x = torch.randn(batch, cin, length, generator=gen, dtype=torch.float64)
-    w = torch.randn(cout, cin, k, generator=gen, dtype=torch.float64) / (cin * k) ** 0.5
-    b = torch.randn(cout, generator=gen, dtype=torch.float64) * 0.1 if bias else None
-    cast = lambda t: None if t is None else t.to(dtype).requires_grad_(True)
-    return cast(x), cast(w), cast(b)
 
 
 @st.composite
@@ -84,26 +73,7 @@ def test_opcheck(fused_cpu):
 def test_critic_with_gradient_penalty_same_on_both_paths(fused_cpu):
     """Second order through the block: a 1-D critic made of conv1d_block layers."""
     fused_cpu("conv1d_block_forward")
-    from genreg.losses.penalties import GradientPenalty
-
-    torch.manual_seed(0)
-    w1 = torch.randn(4, 1, 5, dtype=torch.float64, requires_grad=True)
-    b1 = torch.randn(4, dtype=torch.float64, requires_grad=True)
-    w2 = torch.randn(6, 4, 3, dtype=torch.float64, requires_grad=True)
-    head = torch.randn(6 * 5, dtype=torch.float64, requires_grad=True)
-
-    def critic(x, y=None):
-        h = kernels.conv1d_block(x, w1, b1, "leaky_relu", 0.2)
-        h = kernels.conv1d_block(h, w2, None, "leaky_relu", 0.2)
-        return h.flatten(1) @ head
-
-    real, fake = torch.randn(3, 1, 21, dtype=torch.float64), torch.randn(3, 1, 21, dtype=torch.float64)
-    results = {}
-    for backend in ("fused", "reference"):
-        torch.manual_seed(1)
-        with kernels.use_backend(backend):
-            loss = GradientPenalty(10.0)(critic, real, fake)
-            results[backend] = torch.autograd.grad(loss, (w1, b1, w2, head))
+    results = critic_penalty_gradients("cpu")
     for a, e in zip(results["fused"], results["reference"]):
         torch.testing.assert_close(a, e, rtol=1e-9, atol=1e-10)
     assert results["fused"][0].abs().sum() > 0 and results["fused"][2].abs().sum() > 0

@@ -24,9 +24,10 @@ from hypothesis import strategies as st
 from genreg import kernels
 from genreg.kernels import reference
 
+from conv_cases import ACTS, critic_penalty_gradients, make_float64
+
 pytestmark = pytest.mark.cuda
 
-ACTS = [("relu", 0.0), ("leaky_relu", 0.2), ("none", 0.0)]
 TOL = {torch.float64: 1e-10, torch.float32: 1e-4, torch.float16: 2e-3, torch.bfloat16: 1.6e-2}
 
 
@@ -35,18 +36,6 @@ def fused_cuda(cuda_device):
     if not kernels.has_kernel("conv1d_block_forward", "cuda"):
         pytest.skip(f"no CUDA kernel for conv1d_block in this build: {kernels.extension_state()}")
     return cuda_device
-
-
-def make(batch, cin, cout, length, k, device, seed, bias=True, non_contiguous=False):
-    """float64 inputs on `device`; x optionally a transposed (B, L, C) buffer."""
-    gen = torch.Generator().manual_seed(seed)
-    if non_contiguous:
-        x = torch.randn(batch, length, cin, generator=gen, dtype=torch.float64).transpose(1, 2)
-    else:
-        x = torch.randn(batch, cin, length, generator=gen, dtype=torch.float64)
-    w = torch.randn(cout, cin, k, generator=gen, dtype=torch.float64) / (cin * k) ** 0.5
-    b = torch.randn(cout, generator=gen, dtype=torch.float64) * 0.1 if bias else None
-    return x.to(device), w.to(device), None if b is None else b.to(device)
 
 
 def assert_close_scaled(got, want, tol, what):
@@ -95,7 +84,7 @@ def check_against_float64(x64, w64, b64, act, slope, pool, dtype):
 ])
 def test_matches_float64_reference(fused_cuda, dtype, name, slope, pool, shape):
     batch, cin, cout, length, k = shape
-    x, w, b = make(batch, cin, cout, length, k, fused_cuda, seed=sum(shape))
+    x, w, b = make_float64(batch, cin, cout, length, k, fused_cuda, seed=sum(shape))
     check_against_float64(x, w, b, name, slope, pool, dtype)
 
 
@@ -107,7 +96,7 @@ def test_matches_float64_reference(fused_cuda, dtype, name, slope, pool, shape):
        non_contiguous=st.booleans(), seed=st.integers(0, 2**31 - 1))
 def test_random_shapes_match_float64_reference(fused_cuda, dtype, batch, cin, cout, length, k, act, pool, bias,
                                                non_contiguous, seed):
-    x, w, b = make(batch, cin, cout, length, k, fused_cuda, seed, bias=bias, non_contiguous=non_contiguous)
+    x, w, b = make_float64(batch, cin, cout, length, k, fused_cuda, seed, bias=bias, non_contiguous=non_contiguous)
     check_against_float64(x, w, b, act[0], act[1], pool, dtype)
 
 
@@ -129,7 +118,7 @@ def _grad_at_z(go, code, length, slope_neg, pool):
 @pytest.mark.parametrize("shape", [(1, 1, 16, 501, 9), (8, 16, 24, 125, 5), (3, 5, 7, 33, 3)])
 def test_half_types_forward_and_backward(fused_cuda, dtype, name, slope, pool, shape):
     batch, cin, cout, length, k = shape
-    x64, w64, b64 = make(batch, cin, cout, length, k, fused_cuda, seed=7 + length)
+    x64, w64, b64 = make_float64(batch, cin, cout, length, k, fused_cuda, seed=7 + length)
     x, w, b = x64.to(dtype), w64.to(dtype), b64.to(dtype)
     tol = TOL[dtype]
     out, code = fused(x, w, b, name, slope, pool)
@@ -166,7 +155,7 @@ def test_half_types_forward_and_backward(fused_cuda, dtype, name, slope, pool, s
 
 def test_half_types_through_genreg_kernels(fused_cuda):
     """genreg.kernels.conv1d_block takes float16/bfloat16 on CUDA (the CPU kernel does not)."""
-    x64, w64, b64 = make(2, 1, 16, 64, 9, fused_cuda, seed=3)
+    x64, w64, b64 = make_float64(2, 1, 16, 64, 9, fused_cuda, seed=3)
     for dtype in (torch.float16, torch.bfloat16):
         x, w, b = (t.to(dtype).requires_grad_(True) for t in (x64, w64, b64))
         with kernels.use_backend("fused"):
@@ -180,14 +169,14 @@ def test_half_types_through_genreg_kernels(fused_cuda):
 @pytest.mark.parametrize("name,slope", ACTS)
 @pytest.mark.parametrize("pool", [True, False])
 def test_gradcheck_and_gradgradcheck(fused_cuda, name, slope, pool):
-    x, w, b = (t.requires_grad_(True) for t in make(2, 2, 3, 9, 3, fused_cuda, seed=4))
+    x, w, b = (t.requires_grad_(True) for t in make_float64(2, 2, 3, 9, 3, fused_cuda, seed=4))
     fn = lambda x_, w_, b_: fused(x_, w_, b_, name, slope, pool)[0]
     assert torch.autograd.gradcheck(fn, (x, w, b))
     assert torch.autograd.gradgradcheck(fn, (x, w, b))
 
 
 def test_opcheck(fused_cuda):
-    x, w, b = (t.float().requires_grad_(True) for t in make(2, 3, 4, 11, 5, fused_cuda, seed=1))
+    x, w, b = (t.float().requires_grad_(True) for t in make_float64(2, 3, 4, 11, 5, fused_cuda, seed=1))
     torch.library.opcheck(torch.ops.genreg.conv1d_block_forward, (x, w, b, "leaky_relu", 0.2, True))
     torch.library.opcheck(torch.ops.genreg.conv1d_block_forward, (x, w, None, "relu", 0.0, False))
     out, code = fused(x, w, b, "leaky_relu", 0.2, True)
@@ -210,26 +199,7 @@ def test_matches_the_cpu_kernel_bit_for_bit_in_the_code(fused_cuda):
 
 def test_critic_with_gradient_penalty_same_on_both_paths(fused_cuda):
     """Second order through the CUDA block: a 1-D critic made of conv1d_block layers."""
-    from genreg.losses.penalties import GradientPenalty
-
-    gen = torch.Generator().manual_seed(0)
-    shapes = [(4, 1, 5), (4,), (6, 4, 3), (6 * 5,)]
-    params = [torch.randn(s, generator=gen, dtype=torch.float64) for s in shapes]
-    w1, b1, w2, head = (p.to(fused_cuda).requires_grad_(True) for p in params)
-
-    def critic(x, y=None):
-        h = kernels.conv1d_block(x, w1, b1, "leaky_relu", 0.2)
-        h = kernels.conv1d_block(h, w2, None, "leaky_relu", 0.2)
-        return h.flatten(1) @ head
-
-    real = torch.randn(3, 1, 21, generator=gen, dtype=torch.float64).to(fused_cuda)
-    fake = torch.randn(3, 1, 21, generator=gen, dtype=torch.float64).to(fused_cuda)
-    results = {}
-    for backend in ("fused", "reference"):
-        torch.manual_seed(1)
-        with kernels.use_backend(backend):
-            loss = GradientPenalty(10.0)(critic, real, fake)
-            results[backend] = torch.autograd.grad(loss, (w1, b1, w2, head))
+    results = critic_penalty_gradients(fused_cuda)
     for a, e in zip(results["fused"], results["reference"]):
         torch.testing.assert_close(a, e, rtol=1e-9, atol=1e-10)
     assert results["fused"][0].abs().sum() > 0 and results["fused"][2].abs().sum() > 0
@@ -239,8 +209,8 @@ def test_auto_picks_the_cuda_kernel_for_few_taps_only(fused_cuda, monkeypatch):
     calls = []
     ref = reference.conv1d_block
     monkeypatch.setattr(reference, "conv1d_block", lambda *a, **k: calls.append(1) or ref(*a, **k))
-    few = make(2, 1, 16, 40, 9, fused_cuda, seed=2)  # 9 taps per output
-    many = make(2, 32, 16, 40, 9, fused_cuda, seed=2)  # 288 taps per output
+    few = make_float64(2, 1, 16, 40, 9, fused_cuda, seed=2)  # 9 taps per output
+    many = make_float64(2, 32, 16, 40, 9, fused_cuda, seed=2)  # 288 taps per output
     assert 9 <= kernels.CONV1D_CUDA_FUSED_MAX_TAPS < 288
     with kernels.use_backend("auto"):
         out = kernels.conv1d_block(*few)

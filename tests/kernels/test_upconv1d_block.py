@@ -13,24 +13,13 @@ from hypothesis import strategies as st
 from genreg import kernels
 from genreg.kernels import reference
 
-TOL = {torch.float64: dict(rtol=1e-10, atol=1e-10), torch.float32: dict(rtol=1e-4, atol=1e-5)}
-ACTS = [("relu", 0.0), ("leaky_relu", 0.2), ("none", 0.0)]
+from conv_cases import ACTS, TOL, make
+
 
 
 def fused(x, w, b, size, act, slope):
     return torch.ops.genreg.upconv1d_block_forward(x, w, b, size, act, slope)[0]
 
-
-def make(batch, cin, cout, length, k, dtype, seed, non_contiguous=False, bias=True):
-    gen = torch.Generator().manual_seed(seed)
-    if non_contiguous:  # x as a transposed (B, L, C) buffer
-        x = torch.randn(batch, length, cin, generator=gen, dtype=torch.float64).transpose(1, 2)
-    else:
-        x = torch.randn(batch, cin, length, generator=gen, dtype=torch.float64)
-    w = torch.randn(cout, cin, k, generator=gen, dtype=torch.float64) / (cin * k) ** 0.5
-    b = torch.randn(cout, generator=gen, dtype=torch.float64) * 0.1 if bias else None
-    cast = lambda t: None if t is None else t.to(dtype).requires_grad_(True)
-    return cast(x), cast(w), cast(b)
 
 
 @st.composite
