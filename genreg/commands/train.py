@@ -1,4 +1,4 @@
-"""genreg train MODEL [--config F] [KEY=VALUE ...] [--out DIR] [--resume DIR] [--device D] [--print-config] [--quiet]"""
+"""genreg train MODEL [--config F] [KEY=VALUE ...] [--out DIR] [--resume DIR [--trust-callbacks]] [--device D] [--print-config] [--quiet]"""
 
 import sys
 
@@ -18,6 +18,8 @@ def add_parser(sub):
     p.add_argument("--resume", metavar="DIR", help="continue from a run directory's newest checkpoint "
                    "or from a checkpoint directory")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="overrides train.device")
+    p.add_argument("--trust-callbacks", action="store_true", help="with --resume: also load the train.callbacks "
+                   "the stored config names (by default they are listed, not imported)")
     p.add_argument("--print-config", action="store_true", help="print the resolved config (TOML) and exit")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(_extra_positionals="overrides")
@@ -37,11 +39,12 @@ def run(args) -> int:
 
     model, overrides = _split_args(args)
     if args.print_config:
-        cfg, _ = resolve_run(model, config=args.config, overrides=overrides, resume=args.resume, device=args.device)
+        cfg, _ = resolve_run(model, config=args.config, overrides=overrides, resume=args.resume, device=args.device,
+                             trust_callbacks=args.trust_callbacks)
         sys.stdout.write(cfg.to_toml())
         return 0
     result = train(model, config=args.config, overrides=overrides, out=args.out, resume=args.resume,
-                   device=args.device, quiet=args.quiet)
+                   device=args.device, quiet=args.quiet, trust_callbacks=args.trust_callbacks)
     if result.run_dir is not None and _is_main():
         print(f"genreg: {result.summary}", file=sys.stderr if result.interrupted else sys.stdout)
     return 130 if result.interrupted == "SIGINT" else (143 if result.interrupted else 0)

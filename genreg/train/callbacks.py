@@ -20,12 +20,12 @@ Callables are called in registration order on the process of every rank; check
 callbacks=...)`` as a mapping ``{event: callable or [callables]}`` or as objects with
 ``on_<event>`` methods. Command-line runs (and plugins' users) name them in the config:
 ``train.callbacks=package.module:attr,...``; the attribute is such a mapping or object,
-or a class, which is instantiated without arguments.
+or a class, which is instantiated without arguments. Callbacks stored in a run's config are
+not loaded on ``--resume`` unless named again or allowed with ``--trust-callbacks``.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections import defaultdict
 from typing import Any, Callable, Iterable, Mapping
 
@@ -80,11 +80,7 @@ class Callbacks:
 
 def load_spec(spec: str) -> Any:
     """The callbacks named by ``"package.module:attr"`` (a class is instantiated)."""
-    module_name, _, attr = spec.partition(":")
-    try:
-        obj = importlib.import_module(module_name)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise UsageError(f"train.callbacks: cannot load {spec!r}: {' '.join(str(exc).split())}") from None
+    from ..config.grammar import import_spec
+
+    obj = import_spec(spec, "train.callbacks")
     return obj() if isinstance(obj, type) else obj

@@ -393,8 +393,12 @@ def _default_run_dir(model: str) -> Path:
 
 def resolve_run(model: Optional[str] = None, *, config: Optional[str | Path] = None,
                 overrides: Sequence[str] | Mapping[str, Any] = (), resume: Optional[str | Path] = None,
-                device: Optional[str] = None) -> tuple[config_mod.RunConfig, Optional[Path]]:
-    """The resolved config of a run (and its checkpoint when resuming), without training."""
+                device: Optional[str] = None,
+                trust_callbacks: bool = False) -> tuple[config_mod.RunConfig, Optional[Path]]:
+    """The resolved config of a run (and its checkpoint when resuming), without training.
+
+    Callbacks stored in a resumed run's config are withheld (with a notice) unless named again
+    or ``trust_callbacks``: nothing read from a checkpoint imports code."""
     checkpoint_path, base = None, None
     if resume is not None:
         checkpoint_path = ckpt.find(resume)
@@ -407,23 +411,27 @@ def resolve_run(model: Optional[str] = None, *, config: Optional[str | Path] = N
             overrides = {**overrides, "train.device": device}
         else:
             overrides = [*overrides, f"train.device={device}"]
-    cfg = config_mod.resolve(model, config_file=config, overrides=overrides, base=base)
+    cfg = config_mod.resolve(model, config_file=config, overrides=overrides, base=base,
+                             trust_base_code=trust_callbacks)
+    config_mod.print_withheld_notice(cfg)
     return cfg, checkpoint_path
 
 
 def train(model: Optional[str] = None, *, config: Optional[str | Path] = None,
           overrides: Sequence[str] | Mapping[str, Any] = (), out: Optional[str | Path] = None,
           resume: Optional[str | Path] = None, device: Optional[str] = None, quiet: bool = False,
-          callbacks: Any = None) -> TrainResult:
+          callbacks: Any = None, trust_callbacks: bool = False) -> TrainResult:
     """Train a registered model; the Python twin of ``genreg train``.
 
     ``overrides``: ``["train.steps=200", ...]`` or ``{"train.steps": 200, ...}``.
     ``resume``: a run directory (its newest checkpoint) or a checkpoint directory; the
     stored config is used, with ``config`` and ``overrides`` applied on top (e.g. more steps).
     ``callbacks``: ``{event: fn}`` or objects with ``on_<event>`` methods (see
-    :mod:`genreg.train.callbacks`), or a list of those.
+    :mod:`genreg.train.callbacks`), or a list of those. ``trust_callbacks``: also load the
+    ``train.callbacks`` a resumed run's stored config names (by default they are listed, not run).
     """
-    cfg, checkpoint_path = resolve_run(model, config=config, overrides=overrides, resume=resume, device=device)
+    cfg, checkpoint_path = resolve_run(model, config=config, overrides=overrides, resume=resume, device=device,
+                                       trust_callbacks=trust_callbacks)
     if out is not None:
         run_dir = Path(out)
     elif checkpoint_path is not None:

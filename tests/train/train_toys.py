@@ -11,8 +11,9 @@ from genreg.data.base import ArrayDataset
 PLUGIN_NAME = "train-toys"
 
 
-def blob(split="train", seed=0, n=512, center=3.0, std=0.1):
-    """2-D points around (center, center): a generator must move there."""
+def blob(split="train", seed=0, n=512, center=3.0, std=0.1, label="", note=""):
+    """2-D points around (center, center): a generator must move there (``label`` and
+    ``note`` are untyped free-text parameters for the config tests; they change nothing)."""
     g = torch.Generator().manual_seed(seed)
     return ArrayDataset(center + std * torch.randn(n, 2, generator=g), name="toy-blob")
 
