@@ -205,6 +205,10 @@ def build_section(cls, values: Mapping[str, Any], section: str):
             raise GrammarError(f"{full} is a single value, not a table")
         else:
             typed[key] = convert(value, hints[key], full)
+    for key in known:  # another entry named without its table: the old entry's defaults do not apply
+        entry_field = table_entry_field(cls, key) if key not in values else None
+        if entry_field in values and str(values[entry_field]) != str(field_default(cls, entry_field)):
+            tables[key] = {}
     entries = {}
     for key, raw in tables.items():
         typed[key], entries[key] = _check_table(cls, section, key, raw, typed)

@@ -48,6 +48,9 @@ def test_switching_the_loss_or_penalty_drops_the_old_parameters(tmp_path):
     path.write_text('[model]\nloss = "bce"\n[model.loss_params]\nreal_label = 0.8\n')
     assert resolve("wgan-gp", config_file=path).model.loss_params == {"real_label": 0.8}
     assert resolve("wgan-gp", config_file=path, overrides=["model.loss=hinge"]).model.loss_params == {}
+    # the same rule when a model is built from Python
+    assert genreg.create("model", "gan", loss="wasserstein", arch="mlp2d").config.loss_params == {}
+    assert genreg.create("model", "gan", arch="mlp2d").config.loss_params == {"non_saturating": True}
 
 
 # (c) a BatchNorm critic with a per-sample gradient penalty
