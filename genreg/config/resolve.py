@@ -101,7 +101,8 @@ def resolve(model: str | None = None, *, config_file: str | Path | None = None,
     name = _model_name(model, layers)
     model_cls = model_config_class(name)
     optim_cls = optim_class_for(model_cls)
-    withheld = {} if trust_base_code or base is None else _withhold_code(layers[0][0], layers[1:])
+    sections = {"model": model_cls, "train": TrainConfig, "opt": optim_cls}
+    withheld = {} if trust_base_code or base is None else _withhold_code(layers[0][0], layers[1:], sections)
 
     train_vals: dict = dict(getattr(model_cls, "train_defaults", {}))
     opt_vals: dict = dict(getattr(model_cls, "optim_defaults", {}))
@@ -197,10 +198,11 @@ def check_run(cfg: RunConfig, world_size: int = 1) -> None:
         check(cfg, per_process_batch=batch // world_size, world_size=world_size)
 
 
-def _withhold_code(base: dict, later: list[tuple[dict, str]]) -> dict:
-    """Remove code specs from the stored config unless a later layer names them; return them."""
+def _withhold_code(base: dict, later: list[tuple[dict, str]], sections: dict) -> dict:
+    """Remove code specs (fields with metadata ``code``) from the stored config unless a later
+    layer names them; return them."""
     withheld = {}
-    for section, cls in (("train", TrainConfig),):
+    for section, cls in sections.items():
         stored = base.get(section, {})
         for key in code_fields(cls):
             if key not in stored or any(key in layer.get(section, {}) for layer, _ in later):

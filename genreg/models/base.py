@@ -34,7 +34,9 @@ Optionally it has ``check_run(run, *, per_process_batch, world_size)``: called w
 configuration is resolved (before any data is built) to refuse combinations that cannot work
 across sections, with a one-line UsageError naming the key (e.g. BatchNorm with one sample per
 process). ``X_params`` tables next to a field ``X`` naming a loss or penalty are checked
-against that entry's signature at the same time.
+against that entry's signature at the same time. A field holding ``"module:attr"`` code specs
+is declared with ``field(..., metadata={"code": True})``: such values are never taken from a
+stored config (``--resume``) unless the user names them again.
 
 :func:`model_factory` turns ``build(config) -> model`` into such a factory (strict
 keyword checking, ``config_class`` attribute the CLI reads to type ``model.*`` keys).
