@@ -60,6 +60,9 @@ class TrainConfig:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     max_minutes: float = 0.0  # stop early (samples + checkpoint) after this wall-clock time; 0 = no limit
     callbacks: tuple[str, ...] = ()  # "package.module:attr" callbacks for CLI runs (see genreg.train.callbacks)
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # autocast dtype (fp16 adds loss scaling)
+    channels_last: bool = False  # image networks and batches in channels-last memory layout
+    cuda_graph: bool = False  # replay the whole training step as one CUDA graph (CUDA, one process)
 
     def validate(self) -> None:
         if self.max_minutes < 0:

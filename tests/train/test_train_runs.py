@@ -26,7 +26,7 @@ def test_adversarial_run_moves_the_generator_to_the_data(toys, tmp_path):
 
     def distance(run):  # mean distance of generated points from the blob's centre (3, 3)
         with torch.no_grad():
-            g = run.trainer.G
+            g = run.trainer.generator
             return (g(g.sample_latent(512)) - 3.0).norm(dim=1).mean().item()
 
     callbacks = {"train_start": lambda run: seen.setdefault("before", distance(run)),
