@@ -70,6 +70,12 @@ class TrainResult:
     summary: str = ""
 
 
+def deferred_guard(device: torch.device, tc) -> bool:
+    """Keep the non-finite flags on the device (see :mod:`.guard`): on CUDA, where a host
+    read would stall the stream, and always inside CUDA graphs."""
+    return device.type == "cuda" or tc.cuda_graph
+
+
 class TrainingRun:
     """The state of one training run; callbacks receive it as ``run``.
 
@@ -127,7 +133,7 @@ class TrainingRun:
         cls = trainer_class(cfg.model, model, cfg.model_name)
         if tc.channels_last:
             use_channels_last(model.modules().values())
-        deferred = self.device.type == "cuda" or tc.cuda_graph
+        deferred = deferred_guard(self.device, tc)
         self.guard = Guard(tc.nonfinite, self.dist, self.device, deferred=deferred)
         precision = Precision(tc.precision, self.device, graph_safe=tc.cuda_graph)
         capturable = deferred and (tc.cuda_graph or tc.nonfinite == "skip")
