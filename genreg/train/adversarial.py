@@ -111,6 +111,8 @@ class AdversarialTrainer:
             with self.update.autocast():
                 with torch.no_grad():
                     fake = self.generator(self.generator.sample_latent(real.shape[0], device=self.device), y)
+                if fake.dtype != real.dtype:  # autocast: the penalty mixes real and fake samples
+                    fake = fake.to(real.dtype)
                 real_score, real_logits = self._split(self.critic_ddp(real, y))
                 fake_score, fake_logits = self._split(self.critic_ddp(fake, y))
                 terms = {"d_loss": self.loss.critic(real_score, fake_score),

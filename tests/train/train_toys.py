@@ -89,9 +89,22 @@ def masked(cfg):
     return ReconstructionModel(cfg, net=MaskedNet(cfg.dim, cfg.bad_terms), name="toy-masked")
 
 
+@dataclass
+class MismatchConfig(ReconstructionConfig):
+    """Declares the reconstruction trainer..."""
+
+
+@model_factory(MismatchConfig)
+def mismatch(cfg):
+    import genreg
+
+    return genreg.create("model", "mlp-gan", hidden=8)  # ...but builds an adversarial model
+
+
 @hookimpl
 def genreg_register_models(register):
     register("toy-masked", masked, summary="test: linear autoencoder with its own loss terms")
+    register("toy-mismatch", mismatch, summary="test: a config of one trainer kind, a model of the other")
 
 
 class StepCounter:
