@@ -103,7 +103,7 @@ class AdversarialTrainer:
 
     def step(self, step: int, next_batch) -> StepOutput:
         updates = []
-        sums = names = None
+        sums = None
         for index in range(self.n_critic):
             batch = next_batch()
             real = batch["x"]
@@ -121,12 +121,11 @@ class AdversarialTrainer:
                     terms["d_aux"] = self.aux_weight * (F.cross_entropy(real_logits, y)
                                                         + F.cross_entropy(fake_logits, y))
             self.update("critic", terms, self.opt_d, self.params_d)
-            terms["d_real"] = real_score.detach().mean()
-            terms["d_fake"] = fake_score.detach().mean()
-            values = stack_values([v.detach() for v in terms.values()])
-            sums = values if sums is None else sums + values
-            names = list(terms)
-            updates.append(Update("critic", index, terms))
+            with torch.no_grad():  # metrics: no autograd records, no detach ops
+                values = stack_values([*terms.values(), real_score.mean(), fake_score.mean()])
+                sums = values if sums is None else sums + values
+            names = (*terms, "d_real", "d_fake")
+            updates.append(Update("critic", index, names, values))
 
         batch_size = real.shape[0]
         y_g = (torch.randint(self.num_classes, (batch_size,), device=self.device) if self.num_classes else None)
@@ -146,11 +145,12 @@ class AdversarialTrainer:
         ok = self.update("generator", g_terms, self.opt_g, self.params_g, backward_inputs=self.params_g)
         if self.ema is not None:
             self._update_ema(ok)
-        updates.append(Update("generator", 0, g_terms))
-        means = sums / self.n_critic if self.n_critic > 1 else sums
-        metrics = dict(zip(names, means.unbind()))
-        metrics.update({k: v.detach() for k, v in g_terms.items()})
-        return StepOutput(metrics, tuple(updates))
+        with torch.no_grad():
+            g_values = stack_values(list(g_terms.values()))
+            means = sums / self.n_critic if self.n_critic > 1 else sums
+            values = torch.cat([means, g_values.to(means.dtype)])
+        updates.append(Update("generator", 0, tuple(g_terms), g_values))
+        return StepOutput((*names, *g_terms), values, tuple(updates))
 
     @torch.no_grad()
     def _update_ema(self, ok) -> None:

@@ -73,4 +73,4 @@ class GraphedStep:
                     buffers[k].copy_(v)
         self.graph.replay()
         # the graph's outputs are overwritten by the next replay: hand out copies
-        return StepOutput({k: v.clone() for k, v in self.out.metrics.items()}, self.out.updates)
+        return StepOutput(self.out.names, self.out.values.clone(), self.out.updates)

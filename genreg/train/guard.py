@@ -20,6 +20,7 @@ Gradient norms use ``torch._foreach_norm`` (one call for all parameters).
 
 from __future__ import annotations
 
+import math
 from typing import Optional, Sequence
 
 import torch
@@ -28,16 +29,16 @@ from torch import Tensor
 from ..errors import GenregError
 from . import distributed
 from .distributed import DistContext
+from .trainer import stack_values
 
 
 class NonFiniteError(GenregError):
     """A loss term or gradient became NaN/Inf and ``train.nonfinite = stop``."""
 
 
-def grad_norm(grads: Sequence[Tensor]) -> Tensor:
-    """The global L2 norm of ``grads`` (one foreach kernel for the per-tensor norms)."""
-    norms = torch._foreach_norm(list(grads))
-    return torch.linalg.vector_norm(torch.stack(norms)) if len(norms) > 1 else norms[0]
+def grad_norm(norms: Sequence[Tensor]) -> Tensor:
+    """The global L2 norm from per-tensor norms (``torch._foreach_norm(grads)``: one call)."""
+    return torch.linalg.vector_norm(torch.stack(list(norms)))
 
 
 class Guard:
@@ -73,33 +74,42 @@ class Guard:
         self._step_ok = True
         self._step = step
 
-    def check_update(self, phase: str, terms: dict[str, Tensor], norm: Optional[Tensor]):
-        """The flag (``bool`` or 0-d bool tensor) of one update; ``norm`` None: not checked here."""
+    def check_update(self, phase: str, terms: dict[str, Tensor], total: Tensor, norms: Optional[list[Tensor]]):
+        """The flag (``bool``, or a 0-d bool tensor when deferred) of one update.
+
+        ``total``: the sum of ``terms``; ``norms``: per-parameter gradient norms (None: the
+        gradients are not checked here, e.g. under fp16 loss scaling)."""
         if not self.deferred:
-            ok = bool(torch.isfinite(sum(terms.values())).all()) and (norm is None or bool(torch.isfinite(norm)))
-            ok = not distributed.any_rank(not ok, self.dist, self.device)
+            # one host read: a sum is finite only if every term and norm is
+            with torch.no_grad():
+                checked = stack_values([*norms, total]).sum() if norms else total.detach()
+            ok = math.isfinite(float(checked))
+            if self.dist.enabled:
+                ok = not distributed.any_rank(not ok, self.dist, self.device)
             if not ok:
                 if self.mode == "stop":
-                    raise NonFiniteError(self._message_now(phase, terms, norm))
+                    raise NonFiniteError(self._message_now(phase, terms, norms))
                 self._skipped += 1
                 self._step_ok = False
             return ok
-        values = [t.detach().reshape(()).to(torch.float64) for t in terms.values()]
-        if norm is not None:
-            values.append(norm.detach().to(torch.float64))
-        values = torch.stack(values)
-        bad = ~torch.isfinite(values)
-        if self.dist.enabled:  # a device collective: the ranks agree without a host read
-            bad = distributed.all_reduce_max(bad.to(torch.float64), self.dist) > 0
-        self._remember(phase, list(terms))
-        any_bad = bad.any()
-        first = torch.argmax(bad.to(torch.int64))
-        record = torch.stack([self.step_t, self._phase_t[phase], first.to(torch.float64), values[first]])
-        new = any_bad & (self._first_bad[0] < 0)
-        self._first_bad.copy_(torch.where(new, record, self._first_bad))
-        self._skipped_t.add_(any_bad.to(torch.int64))
-        ok = ~any_bad
-        self._step_ok_t.logical_and_(ok)
+        with torch.no_grad():
+            values = [t.reshape(()) for t in terms.values()]
+            if norms:
+                values.append(torch.linalg.vector_norm(torch.stack(norms)))
+            values = stack_values(values)
+            bad = (values - values) != 0  # NaN and +-Inf give NaN: isfinite in two kernels
+            if self.dist.enabled:  # a device collective: the ranks agree without a host read
+                bad = distributed.all_reduce_max(bad.to(values.dtype), self.dist) > 0
+            any_bad = bad.any()
+            if self.mode == "stop":
+                self._remember(phase, list(terms))
+                first = torch.argmax(bad.to(torch.uint8))
+                record = torch.stack([self.step_t, self._phase_t[phase], first.to(torch.float64),
+                                      values[first].to(torch.float64)])
+                torch.where(any_bad & (self._first_bad[0] < 0), record, self._first_bad, out=self._first_bad)
+            self._skipped_t.add_(any_bad)
+            ok = ~any_bad
+            self._step_ok_t.logical_and_(ok)
         return ok
 
     def _remember(self, phase: str, names: list[str]) -> None:
@@ -157,8 +167,9 @@ class Guard:
             where = f"{phase} gradients are not finite (norm {value})"
         raise NonFiniteError(f"step {int(step)}: {where} (train.nonfinite=stop)")
 
-    def _message_now(self, phase: str, terms: dict[str, Tensor], norm: Optional[Tensor]) -> str:
+    def _message_now(self, phase: str, terms: dict[str, Tensor], norms: Optional[list[Tensor]]) -> str:
         step = self._step
+        norm = grad_norm(norms) if norms else None
         for name, value in terms.items():
             v = float(value.detach())
             if v != v or abs(v) == float("inf"):

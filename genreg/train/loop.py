@@ -4,8 +4,9 @@
 seeds, builds the model and the data set, checks the data against the model, restores a
 checkpoint (``resume``) and runs ``train.steps`` steps of the model's trainer
 (:class:`~genreg.train.adversarial.AdversarialTrainer` or
-:class:`~genreg.train.reconstruction.ReconstructionTrainer`). Around each step it fires
-callbacks, and on rank 0 it writes, inside the run directory:
+:class:`~genreg.train.reconstruction.ReconstructionTrainer`, see :mod:`.trainer` for the
+contract). Around each step it fires the callbacks' events (those of a step's optimiser
+updates after the step), and on rank 0 it writes, inside the run directory:
 
 ``config.toml``          the resolved configuration (usable as ``--config``)
 ``metrics.jsonl``        one JSON object per ``train.log_every`` steps: the mean of each loss
@@ -22,16 +23,19 @@ metric accumulators and the RNG states of python, numpy, torch and CUDA (per pro
 run of 2N steps and a run stopped after N steps and resumed end with bitwise identical
 weights and metrics on CPU (wall-clock fields aside). Randomness of sample figures comes from
 separate generators, so figures do not disturb it.
+
+The options for speed on a GPU are pieces the loop composes, each in its own module:
+the data set resident on the device (:mod:`.data`), the non-finite guard without host
+reads (:mod:`.guard`, deferred on CUDA), ``train.precision`` (:mod:`.precision`),
+``train.channels_last`` (:mod:`.layout`) and ``train.cuda_graph`` (:mod:`.graph`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
@@ -50,24 +54,11 @@ from .layout import use_channels_last
 from .metrics_log import MetricsLog
 from .state import StopRequest, host_rng_state, restore_rng, seed_everything
 from .precision import Precision
+from .result import WALL_CLOCK_FIELDS, TrainResult, summary_line, write_summary
 from .trainer import trainer_class, trainer_kind
 from .update import Updater
 
-WALL_CLOCK_FIELDS = ("samples_per_s", "time_s")
 UPDATE_EVENTS = {"critic": "critic_step", "generator": "generator_step"}
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path
-    step: int  # steps completed in total
-    steps_this_run: int
-    checkpoint: Optional[Path]
-    metrics: dict = field(default_factory=dict)  # the last metrics.jsonl record
-    interrupted: Optional[str] = None  # "SIGINT" / "SIGTERM" when stopped by a signal
-    time_limited: bool = False  # stopped early by train.max_minutes
-    elapsed_s: float = 0.0
-    summary: str = ""
 
 
 def deferred_guard(device: torch.device, tc) -> bool:
@@ -283,7 +274,7 @@ class TrainingRun:
                     guard.begin_step(step)
                     out = step_fn(step, next_batch)
                     self.step = step
-                    metrics.add(out.metrics, guard.step_ok)  # a skipped update's losses are not finite
+                    metrics.add(out.names, out.values, guard.step_ok)  # a skipped update's losses are not finite
                     if fire_updates:
                         self._fire_updates(step, out.updates)
                     if has("step_end"):
@@ -332,27 +323,11 @@ class TrainingRun:
         result = TrainResult(run_dir=self.run_dir, step=self.step, steps_this_run=self.step - start_step,
                              checkpoint=self.last_checkpoint, metrics=self.last_record, interrupted=interrupted,
                              time_limited=time_limited, elapsed_s=elapsed)
-        result.summary = self._summary(result)
+        result.summary = summary_line(result, self.cfg, self.dist.world_size)
         if self.dist.is_main:
-            (self.run_dir / "summary.json").write_text(json.dumps({
-                "model": self.cfg.model_name, "data": self.cfg.data.get("name"), "step": result.step,
-                "steps_this_run": result.steps_this_run, "elapsed_s": round(elapsed, 3),
-                "interrupted": interrupted, "time_limited": time_limited,
-                "checkpoint": str(result.checkpoint) if result.checkpoint else None,
-                "metrics": result.metrics, "world_size": self.dist.world_size}, indent=1) + "\n")
+            write_summary(self.run_dir / "summary.json", result, self.cfg, self.dist.world_size)
         self.callbacks.fire("train_end", self, result=result)
         return result
-
-    def _summary(self, r: TrainResult) -> str:
-        losses = ", ".join(f"{k}={v:.4g}" for k, v in r.metrics.items()
-                           if isinstance(v, float) and k not in WALL_CLOCK_FIELDS and not k.startswith("lr"))
-        rate = r.steps_this_run / r.elapsed_s if r.elapsed_s > 0 else 0.0
-        head = (f"interrupted by {r.interrupted} at step {r.step}" if r.interrupted
-                else f"trained {self.cfg.model_name} on {self.cfg.data.get('name')} to step {r.step}"
-                + (f" (time limit of {self.cfg.train.max_minutes:g} min)" if r.time_limited else ""))
-        procs = f" on {self.dist.world_size} processes" if self.dist.enabled else ""
-        return (f"{head}: {r.steps_this_run} steps in {r.elapsed_s:.1f} s ({rate:.1f} steps/s{procs})"
-                + (f"; {losses}" if losses else "") + f"; checkpoint {r.checkpoint}")
 
 
 def _default_run_dir(model: str) -> Path:

@@ -21,7 +21,6 @@ from torch import Tensor
 
 from . import distributed
 from .distributed import DistContext
-from .trainer import stack_values
 
 
 def _json_safe(value: float) -> Optional[float]:
@@ -32,29 +31,33 @@ class MetricsLog:
     def __init__(self, path: Path, dist: DistContext, device: torch.device) -> None:
         self.path, self.dist, self.device = path, dist, device
         self.names: list[str] = []
+        self._last_names: tuple = ()
         self._sum: Optional[Tensor] = None
         self._count = 0
         self._count_t: Optional[Tensor] = None  # steps counted on the device (deferred guard)
 
     # -- accumulating ---------------------------------------------------------------
 
-    def add(self, metrics: dict[str, Tensor], ok) -> None:
-        """Add one step's metrics; ``ok`` (bool or 0-d bool tensor) false leaves them out."""
+    def add(self, names: tuple, values: Tensor, ok) -> None:
+        """Add one step's metrics (``values[i]`` of ``names[i]``); ``ok`` (bool or 0-d bool
+        tensor) false leaves them out."""
         if ok is False:
             return
-        names = list(metrics)
-        if names != self.names[:len(names)]:
-            self._align(names)
-        values = stack_values(list(metrics.values())).to(torch.float64)
+        if names != self._last_names:
+            if list(names) != self.names[:len(names)]:
+                self._align(list(names))
+            self._last_names = names
         if len(names) < len(self.names):  # a name missing this step adds 0
             values = torch.cat([values, values.new_zeros(len(self.names) - len(names))])
-        if ok is True:
-            self._sum = values if self._sum is None else self._sum + values
-            self._count += 1
-        else:
-            masked = torch.where(ok, values, 0.0)
-            self._sum = masked if self._sum is None else self._sum + masked
+        if ok is not True:
+            values = torch.where(ok, values, 0.0)
             self._count_t = ok.to(torch.int64) if self._count_t is None else self._count_t + ok
+        else:
+            self._count += 1
+        if self._sum is None:
+            self._sum = values.to(torch.float64, copy=True)
+        else:
+            self._sum.add_(values)  # float64 sums of float32 values
 
     def _align(self, names: list[str]) -> None:
         """Reorder the sums to ``names`` first (then any others); a new name starts at zero."""

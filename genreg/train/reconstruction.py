@@ -28,7 +28,7 @@ from ..models.base import ReconstructionModel, describe_shape
 from . import checkpoint as ckpt
 from .distributed import wrap
 from .samples import save_figure
-from .trainer import StepOutput, Update
+from .trainer import StepOutput, Update, stack_values
 from .update import Updater, adam
 
 
@@ -118,8 +118,10 @@ class ReconstructionTrainer:
             else:
                 terms = self._objective(x, target)
         self.update("reconstruction", terms, self.optimizer, self.params)
-        terms = {k: v.detach() for k, v in terms.items()}
-        return StepOutput(terms, (Update("reconstruction", 0, terms),))
+        with torch.no_grad():
+            values = stack_values(list(terms.values()))
+        names = tuple(terms)
+        return StepOutput(names, values, (Update("reconstruction", 0, names, values),))
 
     def _objective(self, x: Tensor, target: Tensor) -> dict[str, Tensor]:
         recon, mu, logvar = self.pipeline_ddp(x)

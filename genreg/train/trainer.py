@@ -46,12 +46,25 @@ class Update(NamedTuple):
 
     phase: str  # "critic", "generator" or "reconstruction"
     index: int  # the update's index within the step's updates of that phase
-    terms: dict  # its loss terms, 0-d tensors
+    names: tuple  # its terms' names...
+    values: Tensor  # ...and values, one vector (detached)
+
+    @property
+    def terms(self) -> dict[str, Tensor]:
+        return dict(zip(self.names, self.values.unbind()))
 
 
 class StepOutput(NamedTuple):
-    metrics: dict  # name -> 0-d detached tensor on the device: this step's values to log
+    """A step's metrics as one detached vector on the device (one add to the log's sums)."""
+
+    names: tuple  # metric names, the same every step
+    values: Tensor  # 1-D, one value per name
     updates: tuple  # the step's Update records, in order
+
+    @property
+    def metrics(self) -> dict[str, Tensor]:
+        """name -> 0-d tensor (built on demand: for ``step_end`` callbacks)."""
+        return dict(zip(self.names, self.values.unbind()))
 
 
 class Trainer(Protocol):
@@ -66,8 +79,9 @@ class Trainer(Protocol):
     def step(self, step: int, next_batch: Callable[[], Batch]) -> StepOutput:
         """Compute training step ``step`` (1-based): draw ``batches_per_step()`` batches with
         ``next_batch()``, run the updates through ``self.update`` (the loop's
-        :class:`~genreg.train.update.Updater`: precision, guard, clipping) and return the
-        metrics of the step and its updates. Must not read device values on the host
+        :class:`~genreg.train.update.Updater`: precision, guard, clipping; forward passes
+        inside ``self.update.autocast()``) and return the metrics of the step (names and one
+        detached vector, the loop averages them over log intervals) and its updates. Must not read device values on the host
         (no ``.item()``, ``bool(tensor)``): a CUDA graph may capture it."""
 
     def batches_per_step(self) -> int:

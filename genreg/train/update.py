@@ -48,18 +48,21 @@ class Updater:
                  params: list[torch.nn.Parameter], backward_inputs: Optional[Iterable[Tensor]] = None):
         guard = self.guard
         optimizer.zero_grad(set_to_none=True)
-        total = sum(terms.values())
+        values = iter(terms.values())
+        total = next(values)
+        for value in values:  # (not sum(): that adds a 0 first)
+            total = total + value
         self.precision.backward(total, list(backward_inputs) if backward_inputs is not None else None)
         self.precision.unscale(optimizer)
         grads = [p.grad for p in params if p.grad is not None]
-        norm = grad_norm(grads) if grads and (self.precision.checks_gradients or self.grad_clip > 0) else None
-        ok = guard.check_update(phase, terms, norm if self.precision.checks_gradients else None)
+        norms = torch._foreach_norm(grads) if grads else []
+        ok = guard.check_update(phase, terms, total, norms if self.precision.checks_gradients else None)
         if ok is False:  # immediate guard, skip mode: no step
             optimizer.zero_grad(set_to_none=True)
             return False
-        if self.grad_clip > 0 and norm is not None:
+        if self.grad_clip > 0 and norms:
             # clip_grad_norm_'s rule, with the coefficient kept on the device
-            coef = torch.clamp(self.grad_clip / (norm + 1e-6), max=1.0)
+            coef = torch.clamp(self.grad_clip / (grad_norm(norms) + 1e-6), max=1.0)
             torch._foreach_mul_(grads, coef)
         snapped = False
         if guard.deferred and guard.mode == "skip":

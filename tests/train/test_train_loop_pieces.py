@@ -79,7 +79,7 @@ def test_the_deferred_guard_reads_nothing_on_the_host_during_a_step(toys, tmp_pa
             steps = {id(s["step"]) for opt in (trainer.opt_g, trainer.opt_d) for s in opt.state.values()}
             with no_host_reads(steps):
                 out = inner(step, next_batch)
-                run.metrics.add(out.metrics, run.guard.step_ok)  # the loop's accumulation too
+                run.metrics.add(out.names, out.values, run.guard.step_ok)  # the loop's accumulation too
             checked.append(step)
             run.metrics.reset()  # (added twice above; the values are not compared here)
             return out
