@@ -36,11 +36,12 @@ MODELS = {
 }
 # tiny versions (correctness runs and tests)
 SMALL = {
-    "vae": ["data.n=32", "data.size=32", "model.hidden=16", "model.latent_dim=4", "train.batch_size=8"],
-    "dae1d": ["data.n=32", "train.batch_size=8"],
-    "mlp-gan": ["data.n=256", "model.hidden=16", "train.batch_size=32"],
+    "vae": ["data.n=32", "data.size=32", "model.hidden=16", "model.latent_dim=4", "train.batch_size=8",
+            "train.log_every=2"],
+    "dae1d": ["data.n=32", "train.batch_size=8", "train.log_every=2"],
+    "mlp-gan": ["data.n=256", "model.hidden=16", "train.batch_size=32", "train.log_every=2"],
     "wgan-gp": ["data.n=16", "data.size=32", "model.image_size=32", "model.base_channels=8", "train.batch_size=4",
-                "model.n_critic=2"],
+                "model.n_critic=2", "train.log_every=2"],
 }
 
 

@@ -42,7 +42,7 @@ class _Pipeline(nn.Module):
 
         self.own_terms = self.net is not None and callable(getattr(self.net, "loss_terms", None))
 
-    def forward(self, x: Tensor, target: Tensor | None = None, sample: bool = True):
+    def forward(self, x: Tensor, sample: bool = True, target: Tensor | None = None):
         if self.own_terms and target is not None:
             return self.net.loss_terms(x, target)
         if self.net is not None:
@@ -114,7 +114,7 @@ class ReconstructionTrainer:
         target = batch.get("target", x)
         with self.update.autocast():
             if self.pipeline.own_terms:
-                terms = _checked_terms(self.pipeline_ddp(x, target), self.cfg.model_name)
+                terms = _checked_terms(self.pipeline_ddp(x, target=target), self.cfg.model_name)
             else:
                 terms = self._objective(x, target)
         self.update("reconstruction", terms, self.optimizer, self.params)

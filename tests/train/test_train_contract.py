@@ -84,3 +84,11 @@ def test_genreg_train_is_a_plain_function_that_survives_submodule_imports():
     cold = subprocess.run([sys.executable, "-c", "import sys, genreg; print('torch' in sys.modules)"],
                           capture_output=True, text=True, timeout=120)
     assert cold.stdout.strip() == "False", cold.stderr  # importing genreg stays cheap
+
+
+def test_train_overhead_bench_rejects_an_unknown_model_in_one_line(capsys):
+    from genreg.cli import main
+
+    assert main(["bench", "--train-overhead", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no hand-written loop for nope" in err
