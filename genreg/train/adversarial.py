@@ -46,8 +46,6 @@ class AdversarialTrainer:
     same networks DDP-wrapped under torchrun (the raw ones otherwise).
     """
 
-    kind = "adversarial"
-
     def __init__(self, *, model: AdversarialModel, cfg, device: torch.device, dist, update: Updater) -> None:
         mc, opt = model.config, cfg.opt
         self.model, self.cfg, self.device, self.dist, self.update = model, cfg, device, dist, update
@@ -160,8 +158,11 @@ class AdversarialTrainer:
         ema, params = list(self.ema.parameters()), self.params_g
         if ok is True:
             torch._foreach_lerp_(ema, params, 1.0 - self.ema_decay)
-        else:  # a device flag: weight 0 after a bad update, no host read
-            torch._foreach_lerp_(ema, params, ok.to(params[0].dtype) * (1.0 - self.ema_decay))
+        else:  # a device flag: weight 0 after a bad update, no host read (the Tensor overload
+            # of _foreach_mul_; _foreach_lerp_ would read a tensor weight as a host scalar)
+            step = torch._foreach_sub(params, ema)
+            torch._foreach_mul_(step, ok.to(params[0].dtype) * (1.0 - self.ema_decay))
+            torch._foreach_add_(ema, step)
         for e, b in zip(self.ema.buffers(), self.generator.buffers()):
             e.copy_(b)
 

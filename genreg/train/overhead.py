@@ -97,7 +97,7 @@ def _hand_loop(run) -> Callable[[int, int], None]:
         return {k: v.index_select(0, idx) for k, v in tensors.items()}
 
     opt = run.cfg.opt
-    if trainer.kind == "adversarial":
+    if run.kind == "adversarial":
         G, D = copy.deepcopy(trainer.generator), copy.deepcopy(trainer.critic)
         loss, penalty, n_critic = trainer.loss, trainer.penalty, trainer.n_critic
         opt_g = torch.optim.Adam(G.parameters(), lr=opt.lr_g, betas=tuple(opt.betas))

@@ -7,7 +7,8 @@
 ``fp16``  autocast to float16 plus a :class:`torch.amp.GradScaler` (dynamic loss
           scaling). An overflowing gradient is then normal: the scaler skips that update
           and lowers the scale, so the non-finite guard checks only the loss terms.
-          The penalty's inner input-gradient is taken on the unscaled loss.
+          The penalty's inner input-gradient is taken on the unscaled loss. The scaler's
+          ``step`` reads its overflow flag on the host (one sync per update on CUDA).
 
 Source: PyTorch automatic mixed precision (torch.amp), "Gradient penalty" recipe.
 """

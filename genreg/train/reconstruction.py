@@ -81,8 +81,6 @@ class ReconstructionTrainer:
     DDP-wrapped under torchrun (the raw one otherwise).
     """
 
-    kind = "reconstruction"
-
     def __init__(self, *, model: ReconstructionModel, cfg, device: torch.device, dist, update: Updater) -> None:
         self.model, self.cfg, self.device, self.dist, self.update = model, cfg, device, dist, update
         self.pipeline = _Pipeline(model).to(device)

@@ -31,7 +31,7 @@ A model may supply its own loss terms: a reconstruction model's ``net`` with
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, ClassVar, NamedTuple, Protocol
+from typing import Any, Callable, NamedTuple, Protocol
 
 import torch
 from torch import Tensor
@@ -68,9 +68,8 @@ class StepOutput(NamedTuple):
 
 
 class Trainer(Protocol):
-    """What the loop relies on. Tensors stay on the device: the loop decides when to read them."""
-
-    kind: ClassVar[str]  # "adversarial" / "reconstruction": the checkpoint's trainer_kind
+    """What the loop relies on. Tensors stay on the device: the loop decides when to read them.
+    (A trainer has no ``kind`` of its own: see :func:`trainer_kind`.)"""
 
     def check_data(self, dataset: Any) -> None:
         """Raise :class:`~genreg.errors.UsageError` (one line) if the data set's sample shape,

@@ -27,6 +27,7 @@ def test_trainers_fulfil_the_protocol_with_keyword_only_constructors(cls):
             "batches_per_step", "check_data", "modules"} <= set(wanted)
     missing = [name for name in wanted if not hasattr(cls, name)]
     assert not missing, f"{cls.__name__} lacks {missing}"
+    assert not hasattr(cls, "kind")  # the kind is the model config's, decided in one place
     params = list(inspect.signature(cls.__init__).parameters.values())[1:]
     assert params and all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params)
     with pytest.raises(TypeError):

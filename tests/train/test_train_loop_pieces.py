@@ -212,3 +212,24 @@ def test_cuda_graph_steps_equal_eager_steps(toys, tmp_path, cuda_device, model, 
     for ra, rb in zip(a, b):
         for key in ("d_loss", "penalty", "g_loss", "d_real", "d_fake"):
             assert math.isclose(ra[key], rb[key], rel_tol=1e-3, abs_tol=1e-5), (ra["step"], key, ra[key], rb[key])
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("mode", ["stop", "skip"])
+def test_cuda_steps_do_not_synchronise_between_log_steps(toys, tmp_path, cuda_device, mode):
+    """torch.cuda's sync debug mode raises on any host-device synchronisation (C++ ones
+    included) inside steps 2..5; the loop reads the flags at the log step (6) only."""
+    def start(run, step):
+        if step >= 2:
+            torch.cuda.set_sync_debug_mode("error")
+
+    def end(run, step, metrics):
+        torch.cuda.set_sync_debug_mode("default")
+
+    try:
+        genreg.train("mlp-gan", overrides=GAN + ["train.steps=6", "train.log_every=6", f"train.nonfinite={mode}",
+                                                 "model.ema_decay=0.9", "opt.grad_clip=1.0"],
+                     device="cuda", out=tmp_path / "run", quiet=True,
+                     callbacks={"step_start": start, "step_end": end})
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
