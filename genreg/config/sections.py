@@ -45,6 +45,9 @@ class TrainConfig:
     # "package.module:attr" callbacks for CLI runs (see genreg.train.callbacks); code specs are
     # never taken from a stored config unless named again (metadata "code", see resolve)
     callbacks: tuple[str, ...] = field(default=(), metadata={"code": True})
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # autocast dtype (fp16 adds loss scaling)
+    channels_last: bool = False  # image networks and batches in channels-last memory layout
+    cuda_graph: bool = False  # replay the whole training step as one CUDA graph (CUDA, one process)
 
     def validate(self) -> None:
         if self.max_minutes < 0:
