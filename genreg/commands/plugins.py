@@ -19,7 +19,12 @@ def run(args) -> int:
         return 0
     rows = []
     for r in records:
-        status = "disabled" if r.disabled else (f"ERROR {r.error}" if r.error else f"{len(r.entries)} entries")
+        if r.disabled:
+            status = "disabled"
+        elif r.withdrawn:
+            status = f"ERROR {r.error}"
+        else:
+            status = f"{len(r.entries)} entries" + (f"; {r.error}" if r.error else "")
         rows.append([r.name, r.version, "builtin" if r.builtin else r.source, ",".join(r.hooks), status])
     print_table(rows, ["PLUGIN", "VERSION", "SOURCE", "HOOKS", "STATUS"])
     if args.verbose:

@@ -178,7 +178,7 @@ def load_dataset(spec: str, split: str = "train", seed: int = 0, **params: Any):
     elif "path" in allowed and not params.get("path"):
         raise UsageError(f"dataset {name!r} needs a path: use {name}:PATH")
     kwargs = parse_params(name, factory, params)
-    dataset = factory(split=split, seed=seed, **kwargs)
+    dataset = entry.create(split=split, seed=seed, **kwargs)  # a factory's ValueError: one line naming it
 
     from .base import ArrayDataset
 
