@@ -88,8 +88,9 @@ class Entry:
         except GenregError:
             raise
         except (TypeError, ValueError) as exc:
-            raise EntryParameterError(f"{self.origin} rejected its parameters: {_one_line(exc)} "
-                                      "(GENREG_DEBUG=1 shows the traceback)") from exc
+            version = f" {self.plugin_version}" if self.plugin_version else ""
+            raise EntryParameterError(f"{self.kind} {self.name!r} rejected its parameters: {_one_line(exc)} "
+                                      f"(plugin {self.plugin!r}{version}; GENREG_DEBUG=1 shows the traceback)") from exc
 
     def as_dict(self) -> dict:
         return {

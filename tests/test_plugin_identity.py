@@ -204,8 +204,8 @@ def test_a_plain_value_error_from_a_factory_is_one_line_naming_plugin_and_entry(
     manager = PluginManager(strict=False).load()
     with pytest.raises(EntryParameterError) as info:
         manager.registry.create("dataset", "pts", n=0)
-    assert str(info.value) == ("dataset 'pts' (plugin 'genreg-pts' 0.2) rejected its parameters: ValueError: "
-                               "n must be > 0, got 0 (GENREG_DEBUG=1 shows the traceback)")
+    assert str(info.value) == ("dataset 'pts' rejected its parameters: ValueError: n must be > 0, got 0 "
+                               "(plugin 'genreg-pts' 0.2; GENREG_DEBUG=1 shows the traceback)")
     assert isinstance(info.value.__cause__, ValueError) and info.value.exit_code == 2
     with pytest.raises(EntryParameterError, match=r"rejected its parameters: TypeError: .*'colour'"):
         manager.registry.create("dataset", "pts", colour="red")
@@ -216,8 +216,8 @@ def test_the_cli_prints_that_error_in_one_line_and_the_traceback_on_request(tmp_
     args = ("train", "mlp-gan", "data=pts", "data.n=0", "train.steps=1", "--out", str(tmp_path / "run"), "-q")
     out = genreg(*args, pythonpath=tmp_path)
     assert out.returncode == 2, out.stderr
-    assert out.stderr == ("genreg: error: dataset 'pts' (plugin 'genreg-pts' 0.2) rejected its parameters: "
-                          "ValueError: n must be > 0, got 0 (GENREG_DEBUG=1 shows the traceback)\n")
+    assert out.stderr == ("genreg: error: dataset 'pts' rejected its parameters: ValueError: n must be > 0, "
+                          "got 0 (plugin 'genreg-pts' 0.2; GENREG_DEBUG=1 shows the traceback)\n")
     debug = genreg(*args, env={"GENREG_DEBUG": "1"}, pythonpath=tmp_path)
     assert debug.returncode != 0
     assert "Traceback" in debug.stderr and "ValueError: n must be > 0, got 0" in debug.stderr
