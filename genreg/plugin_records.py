@@ -45,6 +45,11 @@ class PluginRecord:
         self.id = self.id or self.name
 
     @property
+    def display(self) -> str:
+        """The name users see: the plugin's name, or its id when its name belongs to another."""
+        return self.name if self.owns_name else self.id
+
+    @property
     def label(self) -> str:
         """``'genreg-toy' (genreg-toy 1.2.3, module genreg_toy)``: how errors name a plugin."""
         if self.builtin:

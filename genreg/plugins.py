@@ -231,7 +231,7 @@ class PluginManager:
             if self.trace:
                 print(f"genreg: plugin {record.id} {record.error}", file=sys.stderr)
             if self.strict:
-                raise PluginError(f"plugin {record.name!r} {record.error}") from problems[0]
+                raise PluginError(f"plugin {record.display!r} {record.error}") from problems[0]
         return record
 
     def _call_hook(self, hook: str, impl, record: PluginRecord, staged: list[Entry]) -> None:
@@ -268,7 +268,7 @@ class PluginManager:
         if self.trace:
             print(f"genreg: plugin {record.id} {record.error}", file=sys.stderr)
         if self.strict:
-            raise PluginError(f"plugin {record.name!r} {record.error}") from exc
+            raise PluginError(f"plugin {record.display!r} {record.error}") from exc
         return record
 
     # -- queries -----------------------------------------------------------------
@@ -287,13 +287,13 @@ class PluginManager:
         for r in self.records.values():
             why = next((w for k, n, w in r.rejected if (k, n) == (kind, name)), None)
             if why is not None:
-                notes.append(f"plugin {r.name!r} registered it but it was refused ({' '.join(why.split())})")
+                notes.append(f"plugin {r.display!r} registered it but it was refused ({' '.join(why.split())})")
             elif r.withdrawn and (kind, name) in r.would_provide:
-                notes.append(f"plugin {r.name!r} would provide it but failed to load ({r.error})")
-        failed = [r.name for r in self.records.values() if r.withdrawn and not r.would_provide]
+                notes.append(f"plugin {r.display!r} would provide it but failed to load ({r.error})")
+        failed = [r.display for r in self.records.values() if r.withdrawn and not r.would_provide]
         if failed and not notes:
             notes.append(f"{len(failed)} plugin(s) failed to load and may provide it: {', '.join(failed)}")
-        off = [r.name for r in self.records.values() if r.disabled]
+        off = [r.display for r in self.records.values() if r.disabled]
         if off:
             notes.append(f"disabled by GENREG_DISABLE_PLUGINS: {', '.join(off)}")
         return "; ".join(notes) + " (see `genreg plugins`)" if notes else ""

@@ -68,6 +68,11 @@ def test_the_cli_still_trains_builtins_next_to_such_a_plugin(tmp_path):
     assert rows["genreg.models"]["builtin"] and rows["genreg.models"]["error"] is None
     assert len(rows["genreg.models"]["entries"]) == 8
     assert rows["evil-dist:genreg.models"]["error"].startswith("rejected: PluginError: plugin name 'genreg.models'")
+    table = genreg("list", "--kind", "model", pythonpath=tmp_path)
+    assert "1 plugin(s) failed to load: evil-dist:genreg.models (see `genreg plugins`)" in table.stderr
+    shown = genreg("plugins", pythonpath=tmp_path).stdout.splitlines()
+    assert [line.split()[0] for line in shown if "genreg.models" in line.split()[0]] == [
+        "genreg.models", "evil-dist:genreg.models"]  # the impostor is shown by its id, never as the built-in
 
 
 def test_two_distributions_with_one_entry_point_name_keep_apart(dists):

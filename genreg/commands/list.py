@@ -27,8 +27,8 @@ def run(args) -> int:
         print(f"no entries match {args.pattern!r}" + (f" of kind {args.kind}" if args.kind else ""), file=sys.stderr)
     broken = manager.errors()
     if broken and not args.json:
-        failed = [r.name for r in broken if r.withdrawn]
-        partial = [f"{r.name} ({len(r.rejected)})" for r in broken if not r.withdrawn]
+        failed = [r.display for r in broken if r.withdrawn]
+        partial = [f"{r.display} ({len(r.rejected)})" for r in broken if not r.withdrawn]
         if failed:
             print(f"\n{len(failed)} plugin(s) failed to load: {', '.join(failed)} (see `genreg plugins`)",
                   file=sys.stderr)

@@ -25,10 +25,10 @@ def run(args) -> int:
             status = f"ERROR {r.error}"
         else:
             status = f"{len(r.entries)} entries" + (f"; {r.error}" if r.error else "")
-        rows.append([r.name, r.version, "builtin" if r.builtin else r.source, ",".join(r.hooks), status])
+        rows.append([r.display, r.version, "builtin" if r.builtin else r.source, ",".join(r.hooks), status])
     print_table(rows, ["PLUGIN", "VERSION", "SOURCE", "HOOKS", "STATUS"])
     if args.verbose:
         for r in records:
             if r.traceback:
-                print(f"\n--- {r.name} ---\n{r.traceback}", end="")
+                print(f"\n--- {r.display} ---\n{r.traceback}", end="")
     return 0
