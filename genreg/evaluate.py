@@ -69,9 +69,11 @@ def load_run(path, device: str = "cpu") -> LoadedRun:
     from . import config as config_mod
     from . import get_entry
     from .models.base import AdversarialModel
+    from .provenance import note_provenance
 
     where = ckpt.find(path)
     tensors, state = ckpt.load(where)
+    note_provenance(state, where)  # the plugins that supplied its entries: missing or changed?
     stored = state.get("config")
     if not isinstance(stored, dict):
         raise ckpt.CheckpointError(f"checkpoint {str(where)!r} has no stored config")

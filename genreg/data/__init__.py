@@ -98,7 +98,7 @@ def load_dataset(spec: str, split: str = "train", seed: int = 0, **params: Any):
     unknown names are a one-line error listing the allowed ones. Returns an ArrayDataset.
     """
     entry, factory, kwargs = dataset_call(spec, params)
-    dataset = factory(split=split, seed=seed, **kwargs)
+    dataset = entry.create(split=split, seed=seed, **kwargs)  # a factory's ValueError: one line naming it
 
     from .base import ArrayDataset
 

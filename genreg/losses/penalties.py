@@ -21,7 +21,13 @@ from ..interfaces import critic_score
 
 
 def critic_input_grad(critic, x: Tensor, labels: Optional[Tensor]) -> Tensor:
-    """d sum(critic(x)) / dx, keeping the graph for the penalty's backward."""
+    """The gradient of ``critic_score(critic(x, labels)).sum()`` with respect to ``x``.
+
+    ``x`` float ``(B, *input_shape)`` (detached here, so real samples, fakes or interpolates
+    can be passed as they are), ``labels`` int64 ``(B,)`` or ``None``. Returns a tensor of
+    ``x``'s shape and dtype, computed with ``create_graph=True`` so that a penalty built on
+    it backpropagates into the critic's parameters (second order through the critic).
+    """
     x = x.detach().requires_grad_(True)
     score = critic_score(critic(x, labels))
     (grad,) = torch.autograd.grad(score.sum(), x, create_graph=True)

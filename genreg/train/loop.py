@@ -44,6 +44,7 @@ from torch import Tensor
 
 from .. import config as config_mod
 from ..errors import UsageError
+from ..provenance import note_provenance, provenance
 from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callbacks, load_spec
@@ -199,6 +200,7 @@ class TrainingRun:
                 "metrics_acc": acc_meta,
                 "world_size": self.dist.world_size,
                 "versions": {"genreg": __version__, "torch": torch.__version__},
+                "plugins": provenance(self.cfg.to_dict()),  # which plugin supplied each entry
             }
             path = ckpt.save(self.run_dir / "checkpoints" / ckpt.checkpoint_name(self.step), tensors, state)
             ckpt.prune(self.run_dir, self.cfg.train.keep_checkpoints, protect=(path,))
@@ -336,16 +338,24 @@ def _default_run_dir(model: str) -> Path:
 
 def resolve_run(model: Optional[str] = None, *, config: Optional[str | Path] = None,
                 overrides: Sequence[str] | Mapping[str, Any] = (), resume: Optional[str | Path] = None,
-                device: Optional[str] = None,
-                trust_callbacks: bool = False) -> tuple[config_mod.RunConfig, Optional[Path]]:
+                device: Optional[str] = None, trust_callbacks: bool = False,
+                preset: Optional[str] = None) -> tuple[config_mod.RunConfig, Optional[Path]]:
     """The resolved config of a run (and its checkpoint when resuming), without training.
 
     Callbacks stored in a resumed run's config are withheld (with a notice) unless named again
-    or ``trust_callbacks``: nothing read from a checkpoint imports code."""
+    or ``trust_callbacks``: nothing read from a checkpoint imports code.
+    ``preset``: a preset entry's overrides, the first layer above the model's defaults."""
     checkpoint_path, base = None, None
+    if preset is not None:
+        from ..presets import preset_layer
+
+        if resume is not None:
+            raise UsageError("--preset starts a new run; a resumed run keeps its stored config")
+        base = preset_layer(preset, model)
     if resume is not None:
         checkpoint_path = ckpt.find(resume)
         _, state = ckpt.load(checkpoint_path)
+        note_provenance(state, checkpoint_path)
         base = state.get("config")
         if not isinstance(base, dict):
             raise ckpt.CheckpointError(f"checkpoint {str(checkpoint_path)!r} has no stored config")
@@ -363,7 +373,7 @@ def resolve_run(model: Optional[str] = None, *, config: Optional[str | Path] = N
 def train(model: Optional[str] = None, *, config: Optional[str | Path] = None,
           overrides: Sequence[str] | Mapping[str, Any] = (), out: Optional[str | Path] = None,
           resume: Optional[str | Path] = None, device: Optional[str] = None, quiet: bool = False,
-          callbacks: Any = None, trust_callbacks: bool = False) -> TrainResult:
+          callbacks: Any = None, trust_callbacks: bool = False, preset: Optional[str] = None) -> TrainResult:
     """Train a registered model; the Python twin of ``genreg train``.
 
     ``overrides``: ``["train.steps=200", ...]`` or ``{"train.steps": 200, ...}``.
@@ -372,9 +382,10 @@ def train(model: Optional[str] = None, *, config: Optional[str | Path] = None,
     ``callbacks``: ``{event: fn}`` or objects with ``on_<event>`` methods (see
     :mod:`genreg.train.callbacks`), or a list of those. ``trust_callbacks``: also load the
     ``train.callbacks`` a resumed run's stored config names (by default they are listed, not run).
+    ``preset``: a preset entry (``genreg list --kind preset``) applied before ``config``.
     """
     cfg, checkpoint_path = resolve_run(model, config=config, overrides=overrides, resume=resume, device=device,
-                                       trust_callbacks=trust_callbacks)
+                                       trust_callbacks=trust_callbacks, preset=preset)
     if out is not None:
         run_dir = Path(out)
     elif checkpoint_path is not None:
