@@ -108,7 +108,7 @@ def test_eval_acgan_on_radio_scores_the_pulse_polarity(runs, capsys):
 def test_polarity_rule_reads_the_largest_excursion():
     import torch
 
-    from genreg.evaluate import _polarity
+    from genreg.eval.gan import polarity as _polarity
 
     base = torch.full((3, 1, 50), 0.5)
     base[0, 0, 10], base[0, 0, 12] = 0.9, 0.3   # larger upward lobe: positive
