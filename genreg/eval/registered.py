@@ -88,9 +88,9 @@ def run_registered(kind: str, shape: str, data_name: str, inputs: dict) -> dict:
 
     values, skipped, errors = {}, {}, {}
     for entry in get_registry().entries(kind="metric"):
-        if not applies(entry, kind, shape, data_name):
-            continue
         try:
+            if not applies(entry, kind, shape, data_name):
+                continue
             value, reason = _call(entry.load(), {**inputs, "kind": kind, "data_name": data_name})
         except Exception as exc:  # a plugin's metric must not cost the user the whole evaluation
             errors[entry.name] = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
