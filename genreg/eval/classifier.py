@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-VERSION = 2  # bump when the network or its training changes: old cache entries are ignored
-MIN_UPDATES = 1500
-MAX_EPOCHS = 60
+VERSION = 3  # bump when the network or its training changes: old cache entries are ignored
+MIN_UPDATES = 400
+MAX_EPOCHS = 30
+WIDTH = 32
 BATCH = 64
 INPUT_SIZE = 32
 
@@ -69,7 +70,7 @@ def train_classifier(spec: dict, data_seed: int, test, seed: int = 0) -> Optiona
     net = None
     if path.is_file():
         try:
-            net = FeatureNet(test.x.shape[1], classes, input_size=INPUT_SIZE)
+            net = FeatureNet(test.x.shape[1], classes, width=WIDTH, input_size=INPUT_SIZE)
             net.load_state_dict(load_file(str(path)))
             meta = json.loads(path.with_suffix(".json").read_text())
             return _finish(net.eval(), {**meta, "cached": True}, test)
@@ -84,7 +85,7 @@ def train_classifier(spec: dict, data_seed: int, test, seed: int = 0) -> Optiona
     info = {"trained_on": f"{train.name} train split ({len(train)} images)", "epochs": epochs, "seed": seed,
             "augmented": augment, "input_size": INPUT_SIZE}
     net = train_feature_net(train.x, train.y, num_classes=classes, epochs=epochs, batch_size=BATCH, lr=3e-3,
-                            seed=seed, augment=augment, input_size=INPUT_SIZE)
+                            seed=seed, augment=augment, width=WIDTH, input_size=INPUT_SIZE)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp-{os.getpid()}")
