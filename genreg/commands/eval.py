@@ -54,8 +54,8 @@ def _summary(metrics: dict) -> str:
     if metrics.get("frechet_distance") is not None:
         parts.append(f"Frechet distance {metrics['frechet_distance']:.3g} (real train vs test: "
                      f"{metrics['frechet_distance_real_train_vs_test']:.3g})")
-    if metrics.get("frechet_distance_pixels8") is not None:
-        parts.append(f"Frechet distance of 8x8 pixels {metrics['frechet_distance_pixels8']:.3g}")
+    if metrics.get("frechet_distance_pixels4") is not None:
+        parts.append(f"Frechet distance of 4x4-pooled pixels {metrics['frechet_distance_pixels4']:.3g}")
     if "modes_covered" not in metrics and metrics.get("frechet_distance_points") is not None:
         parts.append(f"Frechet distance of the points {metrics['frechet_distance_points']:.3g} (real train vs "
                      f"test: {metrics['frechet_distance_points_real_train_vs_test']:.3g})")

@@ -11,7 +11,7 @@ images (C,H,W)   labelled: the Fréchet distance in the feature space of the eva
                  classifier (:mod:`genreg.eval.classifier`), real train vs test as its
                  floor, class fidelity of conditional samples, and the classifier's own
                  test accuracy next to them; unlabelled: the Fréchet distance of the
-                 images average-pooled to 8x8 (a crude but classifier-free measure)
+                 images average-pooled to 4x4 (a crude but classifier-free measure)
 traces (C, L)    the gap between the mean FFT spectra of generated and real traces; on radio
                  traces labelled by pulse polarity, the class fidelity read off the traces
 """
@@ -69,12 +69,12 @@ def _images(run, data, samples, labels, n, metrics, data_overrides, seed):
     train = eval_dataset(run, data_overrides, n=None, split="train")
     if clf is None:
         def pooled(x):
-            return torch.nn.functional.adaptive_avg_pool2d(x.float(), 8).flatten(1).double().numpy()
+            return torch.nn.functional.adaptive_avg_pool2d(x.float(), 4).flatten(1).double().numpy()
 
         metrics["frechet_distance"] = None
         metrics["frechet_note"] = "the data set has no labels to train the feature network on"
-        metrics["frechet_distance_pixels8"] = frechet_distance(pooled(samples), pooled(real_test))
-        metrics["frechet_distance_pixels8_real_train_vs_test"] = frechet_distance(pooled(train.x[:n]),
+        metrics["frechet_distance_pixels4"] = frechet_distance(pooled(samples), pooled(real_test))
+        metrics["frechet_distance_pixels4_real_train_vs_test"] = frechet_distance(pooled(train.x[:n]),
                                                                                   pooled(real_test))
         return
     used = ["frechet_distance", "frechet_distance_real_train_vs_test"]

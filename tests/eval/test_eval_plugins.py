@@ -67,3 +67,24 @@ def test_applies_to_matching(applies_to, match):
 def test_bad_applies_to_names_the_metric(applies_to):
     with pytest.raises(UsageError, match="metric 'm' .*applies_to"):
         applies(Entry("metric", "m", abs, plugin="p", extra={"applies_to": applies_to}), "gan", "points", "ring8")
+
+
+def test_unlabelled_images_get_the_classifier_free_frechet_distance(tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    monkeypatch.setenv("GENREG_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    # a random colour per image (what varies between images) and pixel noise
+    x = rng.random((400, 3, 1, 1)) + 0.05 * rng.standard_normal((400, 3, 32, 32))
+    np.savez(tmp_path / "imgs.npz", x=x.astype(np.float32))
+    run = genreg.train("gan", overrides=[f"data=npz:{tmp_path / 'imgs.npz'}", "model.base_channels=8",
+                                         "train.steps=2", "train.batch_size=8", "train.log_every=1",
+                                         "train.sample_every=0", "train.checkpoint_every=0", "train.device=cpu"],
+                       out=tmp_path / "run", quiet=True).run_dir
+    capsys.readouterr()
+    assert main(["eval", str(run), "--n", "40", "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert m["frechet_distance"] is None and "no labels" in m["frechet_note"]
+    # an untrained generator's images are far from the real ones; real train vs test are close
+    assert m["frechet_distance_pixels4"] > 3 * m["frechet_distance_pixels4_real_train_vs_test"] >= 0
+    assert "classifier_test_accuracy" not in m
