@@ -96,6 +96,9 @@ EVAL_PLUGIN = """
     def broken(samples):
         raise ValueError("no luck")
 
+    def not_a_number(samples):
+        return object()
+
     @genreg.hookimpl
     def genreg_register_datasets(register):
         register("toy-blobs", blobs, tags=("points",), summary="two blobs, no mode centres")
@@ -106,5 +109,6 @@ EVAL_PLUGIN = """
         register("toy-denoise", mse_only, applies_to={"kind": ["denoiser"]})
         register("toy-needs", needs_more, applies_to={"shape": "points"})
         register("toy-broken", broken, applies_to={"data": ["toy-blobs"]})
+        register("toy-object", not_a_number, applies_to={"kind": "gan"})
         register("toy-library", spread_ratio)  # no applies_to: not run by genreg eval
 """

@@ -25,7 +25,7 @@ from typing import Callable, Optional, Union
 
 import torch
 
-from .common import LoadedRun, eval_dataset, generate, load_run, model_family, to_jsonable
+from .common import LoadedRun, data_spec, eval_dataset, generate, load_run, model_family, to_jsonable
 
 __all__ = ["LoadedRun", "load_run", "eval_dataset", "generate", "to_jsonable", "model_family", "evaluate",
            "save_samples", "register_family", "FAMILIES"]
@@ -79,7 +79,7 @@ def evaluate(run_path, out=None, *, n: Optional[int] = None, seed: int = 0, data
         inputs = metrics.pop("_inputs", None) or {}
         data = inputs.get("data")
         if data is not None:
-            spec = {**run.cfg.data, **(data_overrides or {})}
+            spec = data_spec(run, data_overrides)
             inputs = {**inputs, "meta": data.meta, "seed": seed}
             metrics.update(run_registered(run.kind, sample_kind(data.sample_shape), str(spec.get("name")), inputs))
     curves = loss_curves(run.run_dir, out, title=f"{run.cfg.model_name}: {run.run_dir.name}")

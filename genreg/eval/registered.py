@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import fnmatch
 import inspect
+import json
 from typing import Any
 
 from ..errors import UsageError
@@ -85,6 +86,7 @@ def run_registered(kind: str, shape: str, data_name: str, inputs: dict) -> dict:
     """Run every applicable registered metric: ``{"metrics": {name: value}, "metrics_skipped":
     {name: reason}, "metric_errors": {name: error}}`` (empty parts left out)."""
     from .. import get_registry
+    from .common import to_jsonable
 
     values, skipped, errors = {}, {}, {}
     for entry in get_registry().entries(kind="metric"):
@@ -97,8 +99,13 @@ def run_registered(kind: str, shape: str, data_name: str, inputs: dict) -> dict:
             continue
         if reason is not None:
             skipped[entry.name] = reason
-        else:
-            values[entry.name] = value
+            continue
+        try:
+            json.dumps(to_jsonable(value), allow_nan=False)
+        except (TypeError, ValueError):
+            errors[entry.name] = f"returned {type(value).__name__}, which is not a number or a dict/list of numbers"
+            continue
+        values[entry.name] = value
     out: dict = {"metrics": values}
     if skipped:
         out["metrics_skipped"] = skipped

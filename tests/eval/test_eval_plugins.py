@@ -44,7 +44,8 @@ def test_eval_on_a_plugins_data_runs_its_metrics_and_the_generic_ones(eval_plugi
     # the plugin's applicable metric, computed from the samples and the real test points
     assert set(m["metrics"]) == {"toy-spread"} and m["metrics"]["toy-spread"] > 0
     assert m["metrics_skipped"] == {"toy-needs": "needs something_else, which a gan evaluation does not provide"}
-    assert m["metric_errors"] == {"toy-broken": "ValueError: no luck"}
+    assert m["metric_errors"] == {"toy-broken": "ValueError: no luck", "toy-object": "returned object, which is not "
+                                  "a number or a dict/list of numbers"}
     assert "metric 'toy-broken' failed: ValueError: no luck" in captured.err
     assert json.loads((run / "eval" / "eval.json").read_text()) == m
     assert (run / "eval" / "loss_curves.png").exists() and m["figures"]["loss_curves"].endswith("loss_curves.png")
