@@ -56,7 +56,7 @@ def test_unlabelled_or_non_image_data_get_no_classifier(cache):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("size", [32, 64])
+@pytest.mark.parametrize("size", [32, 64, 128])
 def test_the_classifier_reaches_95_percent_on_real_galaxies(tmp_path, monkeypatch, size):
     monkeypatch.setenv("GENREG_CACHE_DIR", str(tmp_path))
     spec = {"name": "galaxies", "size": size}
