@@ -48,6 +48,7 @@ class TrainConfig:
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # autocast dtype (fp16 adds loss scaling)
     channels_last: bool = False  # image networks and batches in channels-last memory layout
     cuda_graph: bool = False  # replay the whole training step as one CUDA graph (CUDA, one process)
+    loggers: tuple[str, ...] = ()  # experiment loggers by name: tensorboard (see genreg.train.loggers)
 
     def validate(self) -> None:
         if self.max_minutes < 0:
@@ -58,6 +59,9 @@ class TrainConfig:
             _check_min(f"train.{key}", getattr(self, key), 0)
         if self.log_every == 0:
             raise UsageError("train.log_every must be >= 1, got 0")
+        for name in self.loggers:
+            if name not in ("tensorboard",):
+                raise UsageError(f"train.loggers: unknown logger {name!r}; loggers are: tensorboard")
         for spec in self.callbacks:
             check_spec("train.callbacks", spec)
 
