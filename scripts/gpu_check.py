@@ -5,8 +5,9 @@ Steps, in order, each in a subprocess with a time limit; a step that fails or ti
 records its error and the next one runs:
 
   env       Python, torch, CUDA, the GPU; genreg's dependencies that are missing
-  build     ``pip install --no-build-isolation --no-deps -e .`` with TORCH_CUDA_ARCH_LIST
-            set to the local card's capability only (GENREG_REQUIRE_EXT=1)
+  build     the wheels carried in .whl/ (if any), then ``pip install --no-build-isolation
+            --no-deps -e .`` with TORCH_CUDA_ARCH_LIST set to the local card's capability only
+            (GENREG_REQUIRE_EXT=1)
   info      ``genreg info --json``
   pytest    ``pytest -m cuda`` (every CUDA test), junit XML for the counts
   bench     ``python -m genreg.bench_gpu``: penalty GB/s vs copy bandwidth, conv blocks
@@ -151,9 +152,21 @@ def _which(name: str) -> bool:
     return any((Path(p) / name).exists() for p in os.environ.get("PATH", "").split(os.pathsep))
 
 
+def install_carried_wheels(check: Check) -> list[str]:
+    """Installs the wheels carried in .whl/ (docs/gpu.md), without an index; returns their names."""
+    wheels = sorted((ROOT / ".whl").glob("*.whl"))
+    if not wheels:
+        return []
+    proc = check.run([sys.executable, "-m", "pip", "install", "--no-index", "--no-deps", *map(str, wheels)],
+                     LIMITS["env"])
+    _check_rc(proc, "pip install .whl/*.whl")
+    return [w.name for w in wheels]
+
+
 def step_build(check: Check) -> dict:
     if check.dry_run:
         return {SKIP: "dry run: no CUDA build; the checkout's installed extension is used"}
+    carried = install_carried_wheels(check)
     env = dict(check.env, TORCH_CUDA_ARCH_LIST=check.machine["capability"], GENREG_REQUIRE_EXT="1",
                MAX_JOBS=str(os.cpu_count() or 4))
     proc = check.run([sys.executable, "-m", "pip", "install", "--no-build-isolation", "--no-deps", "--no-index",
@@ -163,7 +176,7 @@ def step_build(check: Check) -> dict:
     _check_rc(probe, "import genreg._C")
     if probe.stdout.strip() != "1":
         raise RuntimeError("the extension was built without CUDA (WITH_CUDA=0)")
-    return {"arch": check.machine["capability"]}
+    return {"arch": check.machine["capability"], "carried_wheels": carried}
 
 
 def step_info(check: Check) -> dict:
@@ -320,13 +333,14 @@ def main(argv=None) -> int:
     failed = [s["name"] for s in check.steps if s["status"] in ("failed", "timeout")]
     result = {"dry_run": args.dry_run, "device": device, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ",
               time.gmtime(check.started)), "total_s": round(time.time() - check.started, 1),
-              "status": "failed" if failed else "ok", "failed_steps": failed, "machine": check.machine,
+              "status": "failed" if failed else "no_gpu" if no_gpu else "ok", "failed_steps": failed,
+              "machine": check.machine,
               "steps": check.steps}
     (out / "gpu-check.json").write_text(json.dumps(result, indent=2) + "\n")
     check.log.close()
     print(f"gpu-check: {result['status']} in {result['total_s']} s; results in {out}/gpu-check.json"
           + (f"; failed: {', '.join(failed)}" if failed else ""))
-    return 1 if failed else 0
+    return 1 if failed or no_gpu else 0
 
 
 if __name__ == "__main__":

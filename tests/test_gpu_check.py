@@ -4,6 +4,7 @@ step is limited to the denoiser and the pytest step to one CUDA test module to k
 test short; the full dry run is ``make gpu-check DRY_RUN=1``."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,16 @@ def test_unknown_step_is_a_usage_error(tmp_path):
     proc = subprocess.run([sys.executable, str(SCRIPT), "--dry-run", "--out", str(tmp_path), "--steps", "bild"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "unknown steps ['bild']" in proc.stderr
+
+
+def test_without_a_gpu_the_real_run_skips_and_fails(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path), "--steps", "env,build,info"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "DRY_RUN": ""})
+    result = json.loads((tmp_path / "gpu-check.json").read_text())
+    assert proc.returncode == 1 and result["status"] == "no_gpu" and "torch sees no CUDA device" in proc.stderr
+    assert [(s["name"], s["status"]) for s in result["steps"]] == [("env", "ok"), ("build", "skipped"),
+                                                                    ("info", "skipped")]
