@@ -279,6 +279,30 @@ def step_torchrun(check: Check) -> dict:
 # --- main -----------------------------------------------------------------------------
 
 
+def key_figures(steps: list[dict]) -> dict:
+    """The figures the issue's targets are stated in, gathered from the steps' figures."""
+    by_name = {s["name"]: s.get("figures") or {} for s in steps}
+    key: dict = {}
+    tests = by_name.get("pytest", {})
+    if "tests" in tests:
+        key["cuda_tests"] = {k: tests[k] for k in ("tests", "failures", "errors", "skipped")}
+    bench = by_name.get("bench", {})
+    penalty = bench.get("penalty") or {}
+    if "fused_share_of_copy" in penalty:
+        key["penalty_fused_share_of_copy_bandwidth"] = round(penalty["fused_share_of_copy"], 3)
+    for row in bench.get("blocks") or []:
+        if "fused_speedup" in row:
+            key[f"{row['op']} {row['size']} fused vs reference"] = round(row["fused_speedup"], 2)
+    for row in bench.get("wgan_gp_step") or []:
+        for name in ("trainer", "trainer_fast"):
+            if f"{name}_vs_eager" in row:
+                key[f"wgan-gp step batch {row['batch']}: {name} vs eager loop"] = round(row[f"{name}_vs_eager"], 3)
+    trained = {s["name"].split(" ", 1)[1]: s["status"] for s in steps if s["name"].startswith("train ")}
+    if trained:
+        key["train_and_eval"] = trained
+    return key
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     p.add_argument("--out", default=os.environ.get("GPU_CHECK_OUT") or "gpu-results",
@@ -334,7 +358,7 @@ def main(argv=None) -> int:
     result = {"dry_run": args.dry_run, "device": device, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ",
               time.gmtime(check.started)), "total_s": round(time.time() - check.started, 1),
               "status": "failed" if failed else "no_gpu" if no_gpu else "ok", "failed_steps": failed,
-              "machine": check.machine,
+              "machine": check.machine, "key_figures": key_figures(check.steps),
               "steps": check.steps}
     (out / "gpu-check.json").write_text(json.dumps(result, indent=2) + "\n")
     check.log.close()

@@ -39,6 +39,9 @@ def test_dry_run_passes_and_writes_json_and_log(dry_run):
     assert [s["name"] for s in result["steps"]] == ["env", "build", "info", "pytest", "bench", "train dae1d",
                                                      "torchrun"]
     assert all(s["duration_s"] >= 0 for s in result["steps"])
+    key = result["key_figures"]
+    assert key["train_and_eval"] == {"dae1d": "ok"} and key["cuda_tests"]["errors"] == 0
+    assert "penalty_fused_share_of_copy_bandwidth" in key
     log = (out / "gpu-check.log").read_text()
     assert "===== bench =====" in log and "genreg.bench_gpu" in log
 
