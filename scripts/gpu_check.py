@@ -17,7 +17,8 @@ records its error and the next one runs:
   torchrun  ``torchrun --standalone --nproc_per_node=1 -m genreg train ...``; a callback
             (scripts/gpu_check_probe.py) records the process group's backend (NCCL)
 
-Results: ``OUT/gpu-check.json`` (steps, status, durations, key figures) and
+Results: ``OUT/gpu-check.json`` (steps, status, durations, key figures; rewritten after each
+step, so a run cut short keeps what it did) and
 ``OUT/gpu-check.log`` (every command and its output); OUT is ``--out``, else
 ``$GPU_CHECK_OUT``, else ``gpu-results/``.
 
@@ -35,6 +36,7 @@ import os
 import platform
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -73,14 +75,18 @@ class Check:
         subprocess.TimeoutExpired after the output so far is logged."""
         header = f"\n$ {shlex.join(cmd)}   (limit {timeout:.0f} s)\n"
         start = time.time()
+        # its own process group: a timeout ends its children too (torchrun's workers, nvcc, xdist)
+        child = subprocess.Popen(cmd, cwd=ROOT, env=env or self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, start_new_session=True)
         try:
-            proc = subprocess.run(cmd, cwd=ROOT, env=env or self.env, capture_output=True, text=True,
-                                  timeout=timeout)
-        except subprocess.TimeoutExpired as exc:
-            parts = [p if isinstance(p, str) else p.decode(errors="replace") for p in (exc.stdout, exc.stderr) if p]
-            self.write(header + "".join(parts) + f"[killed after {timeout:.0f} s]\n")
-            raise
-        self.write(header + proc.stdout + proc.stderr + f"[exit {proc.returncode} after {time.time() - start:.1f} s]\n")
+            stdout, stderr = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            stdout, stderr = child.communicate()
+            self.write(header + stdout + stderr + f"[killed after {timeout:.0f} s]\n")
+            raise subprocess.TimeoutExpired(cmd, timeout) from None
+        proc = subprocess.CompletedProcess(cmd, child.returncode, stdout, stderr)
+        self.write(header + stdout + stderr + f"[exit {proc.returncode} after {time.time() - start:.1f} s]\n")
         return proc
 
     def step(self, name: str, fn, *args) -> dict:
@@ -114,7 +120,7 @@ def _check_rc(proc: subprocess.CompletedProcess, what: str) -> None:
 # --- steps ----------------------------------------------------------------------------
 
 ENV_PROBE = r"""
-import json, importlib.metadata as md, re, sys, tomllib
+import json, importlib.metadata as md, re, sys
 import torch
 info = {"python": sys.version.split()[0], "torch": torch.__version__, "torch_cuda": torch.version.cuda,
         "cuda_available": torch.cuda.is_available()}
@@ -122,7 +128,11 @@ if torch.cuda.is_available():
     p = torch.cuda.get_device_properties(0)
     info.update(gpu=p.name, capability="%d.%d" % (p.major, p.minor), multiprocessors=p.multi_processor_count,
                 memory_GiB=round(p.total_memory / 2**30, 1))
-deps = tomllib.loads(open("pyproject.toml", "rb").read().decode())["project"]["dependencies"]
+try:
+    import tomllib
+    deps = tomllib.loads(open("pyproject.toml", "rb").read().decode())["project"]["dependencies"]
+except ImportError:  # Python 3.10: no TOML reader in the standard library
+    deps = []
 missing = []
 for dep in deps:
     name = re.split(r"[<>=!~;\[ ]", dep, maxsplit=1)[0]
@@ -315,11 +325,29 @@ def parse_args(argv=None):
     p.add_argument("--parallel", type=int, default=None,
                    help="training runs at a time (default 3 on a GPU, 1 in the dry run)")
     p.add_argument("--pytest-args", default="", help="extra pytest arguments (e.g. test paths), one string")
+    p.add_argument("--budget-s", type=float, default=None,
+                   help="steps that would start after this many seconds are skipped (default 480, the "
+                        "8 minutes a GPU run may take; 3600 in the dry run, which a loaded CPU slows)")
     return p.parse_args(argv)
+
+
+def save(check: Check, args, status: str) -> dict:
+    """Writes gpu-check.json; called after every step, so a run cut short keeps what it did."""
+    failed = [s["name"] for s in check.steps if s["status"] in ("failed", "timeout")]
+    result = {"dry_run": args.dry_run, "device": check.device, "started": time.strftime(
+              "%Y-%m-%dT%H:%M:%SZ", time.gmtime(check.started)), "total_s": round(time.time() - check.started, 1),
+              "status": "failed" if failed and status != "running" else status, "failed_steps": failed,
+              "machine": check.machine, "key_figures": key_figures(check.steps), "steps": check.steps}
+    tmp = check.out / "gpu-check.json.tmp"
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    tmp.replace(check.out / "gpu-check.json")
+    return result
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.budget_s is None:
+        args.budget_s = 3600.0 if args.dry_run else 480.0
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     steps = [s.strip() for s in args.steps.split(",") if s.strip()]
@@ -327,10 +355,14 @@ def main(argv=None) -> int:
     if unknown:
         print(f"gpu-check: unknown steps {unknown}; steps are {','.join(STEPS)}", file=sys.stderr)
         return 2
-    device = "cpu" if args.dry_run else "cuda"
-    check = Check(out, args.dry_run, device)
+    check = Check(out, args.dry_run, "cpu" if args.dry_run else "cuda")
     check.machine = {}
+
+    def skip(name: str, reason: str) -> None:
+        check.steps.append({"name": name, "status": "skipped", "reason": reason, "duration_s": 0.0})
+
     check.steps.append(check.step("env", step_env, check))
+    save(check, args, "running")
     no_gpu = not args.dry_run and not check.machine.get("cuda_available")
     if no_gpu:
         print("gpu-check: torch sees no CUDA device: every other step is skipped "
@@ -339,8 +371,9 @@ def main(argv=None) -> int:
         if name == "env":
             continue
         if no_gpu:
-            check.steps.append({"name": name, "status": "skipped", "reason": "torch sees no CUDA device",
-                                "duration_s": 0.0})
+            skip(name, "torch sees no CUDA device")
+        elif time.time() - check.started > args.budget_s:
+            skip(name, f"the run is over its time budget of {args.budget_s:.0f} s (--budget-s)")
         elif name == "train":
             models = [m.strip() for m in args.models.split(",") if m.strip()]
             workers = args.parallel or (1 if args.dry_run else 3)
@@ -354,14 +387,10 @@ def main(argv=None) -> int:
             fn = {"build": step_build, "info": step_info, "bench": step_bench, "torchrun": step_torchrun}.get(name)
             extra = (shlex.split(args.pytest_args),) if name == "pytest" else ()
             check.steps.append(check.step(name, fn or step_pytest, check, *extra))
-    failed = [s["name"] for s in check.steps if s["status"] in ("failed", "timeout")]
-    result = {"dry_run": args.dry_run, "device": device, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-              time.gmtime(check.started)), "total_s": round(time.time() - check.started, 1),
-              "status": "failed" if failed else "no_gpu" if no_gpu else "ok", "failed_steps": failed,
-              "machine": check.machine, "key_figures": key_figures(check.steps),
-              "steps": check.steps}
-    (out / "gpu-check.json").write_text(json.dumps(result, indent=2) + "\n")
+        save(check, args, "running")
+    result = save(check, args, "no_gpu" if no_gpu else "ok")
     check.log.close()
+    failed = result["failed_steps"]
     print(f"gpu-check: {result['status']} in {result['total_s']} s; results in {out}/gpu-check.json"
           + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed or no_gpu else 0

@@ -114,3 +114,11 @@ def test_without_a_gpu_the_real_run_skips_and_fails(tmp_path):
     assert proc.returncode == 1 and result["status"] == "no_gpu" and "torch sees no CUDA device" in proc.stderr
     assert [(s["name"], s["status"]) for s in result["steps"]] == [("env", "ok"), ("build", "skipped"),
                                                                     ("info", "skipped")]
+
+
+def test_steps_past_the_time_budget_are_skipped(tmp_path):
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--dry-run", "--out", str(tmp_path), "--steps", "env,info",
+                           "--budget-s", "0"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = json.loads((tmp_path / "gpu-check.json").read_text())
+    info = _step(result, "info")
+    assert proc.returncode == 0 and info["status"] == "skipped" and "time budget of 0 s" in info["reason"]
