@@ -15,7 +15,7 @@ DEMO_OUT   ?= runs/demo
 
 SOURCES := setup.py pyproject.toml $(shell find csrc -type f 2>/dev/null)
 
-.PHONY: demo test test-slow bench install clean
+.PHONY: demo test test-slow bench install clean gpu-check
 
 $(PY):
 	$(PYTHON) -m venv --system-site-packages $(VENV)
@@ -57,6 +57,16 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m pytest benchmarks --benchmark-enable --benchmark-group-by=group $(PYTEST_ARGS)
+
+# The GPU check (docs/gpu.md): on a CUDA machine without network it builds the extension for
+# the local card, then runs the CUDA tests, the GPU benchmarks, short training runs and torchrun
+# on NCCL, each time-boxed. DRY_RUN=1: the parts that need no GPU, on the CPU, tiny budgets.
+# It needs no venv (the GPU machine's python3 has torch); results go to $(GPU_CHECK_OUT).
+GPU_CHECK_OUT  ?= gpu-results
+GPU_CHECK_PY   ?= $(if $(wildcard $(PY)),$(PY),$(PYTHON))
+GPU_CHECK_ARGS ?=
+gpu-check:
+	GPU_CHECK_OUT=$(GPU_CHECK_OUT) DRY_RUN=$(DRY_RUN) $(GPU_CHECK_PY) scripts/gpu_check.py $(GPU_CHECK_ARGS)
 
 clean:
 	rm -rf build genreg/_C*.so $(STAMP)

@@ -224,8 +224,8 @@ def test_resume_with_another_model_is_refused(toys, tmp_path):
 
 
 @pytest.mark.cuda
-def test_cuda_run_and_exact_resume(toys, tmp_path, cuda_device):
-    torch.backends.cudnn.deterministic = True
+def test_cuda_run_and_exact_resume(toys, tmp_path, cuda_device, monkeypatch):
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)  # restored after the test
     overrides = ["data=toy-blob", "model.hidden=16", "train.batch_size=32", "train.sample_every=3",
                  "train.checkpoint_every=2", "train.log_every=1"]
     full = genreg.train("mlp-gan", overrides=overrides + ["train.steps=4"], device="cuda",
