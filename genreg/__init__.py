@@ -71,13 +71,14 @@ def create(kind: str, name: str, **overrides: Any) -> Any:
 
 
 def train(model: str | None = None, *, config=None, overrides=(), out=None, resume=None, device=None,
-          quiet: bool = False, callbacks: Any = None):
+          quiet: bool = False, callbacks: Any = None, trust_callbacks: bool = False, preset: str | None = None):
     """Train a registered model; the Python twin of ``genreg train``. Returns a
-    :class:`genreg.train.loop.TrainResult`. See :func:`genreg.train.loop.train`."""
+    :class:`genreg.train.loop.TrainResult`. See :func:`genreg.train.loop.train` (every
+    keyword is passed on as it is)."""
     from .train.loop import train as _train
 
     return _train(model, config=config, overrides=overrides, out=out, resume=resume, device=device, quiet=quiet,
-                  callbacks=callbacks)
+                  callbacks=callbacks, trust_callbacks=trust_callbacks, preset=preset)
 
 
 def __getattr__(name: str) -> Any:
