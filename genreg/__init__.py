@@ -29,6 +29,7 @@ __all__ = [
     "create",
     # lazily imported (they need torch):
     "train",
+    "load",
     "Encoder",
     "Decoder",
     "Generator",
@@ -36,6 +37,7 @@ __all__ = [
 ]
 
 _LAZY = {name: "genreg.interfaces" for name in ("Encoder", "Decoder", "Generator", "Critic")}
+_LAZY["load"] = "genreg.inference"  # genreg.load(RUN): a trained run, ready to call
 # ``genreg.train(...)``: the genreg.train package is callable (see genreg/train/__init__.py)
 _LAZY_MODULES = {"train": "genreg.train"}
 

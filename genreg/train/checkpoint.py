@@ -257,3 +257,27 @@ def load_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: dict[
         optimizer.load_state_dict({"state": state, "param_groups": groups})
     except (ValueError, KeyError, RuntimeError) as exc:
         raise CheckpointError(f"checkpoint {where}: optimiser {prefix} does not fit: {' '.join(str(exc).split())}") from None
+
+
+# ----------------------------------------------------------------------------- reading a run
+
+
+def load_latest(path: str | Path, device: str | torch.device = "cpu") -> tuple[Path, dict[str, Tensor], dict[str, Any]]:
+    """A run directory's newest checkpoint (or the given checkpoint directory), read and
+    verified: ``(checkpoint directory, tensors, state)``. Raises :class:`CheckpointError`."""
+    where = find(path)
+    tensors, state = load(where, device)
+    return where, tensors, state
+
+
+def stored_config(state: dict[str, Any], where: str | Path) -> dict[str, Any]:
+    """The resolved run config a checkpoint's ``state.json`` holds (a nested dict)."""
+    stored = state.get("config")
+    if not isinstance(stored, dict):
+        raise CheckpointError(f"checkpoint {str(where)!r} has no stored config")
+    return stored
+
+
+def has_module(prefix: str, tensors: dict[str, Tensor]) -> bool:
+    """Whether the checkpoint's tensors hold a module saved under ``prefix`` (e.g. ``ema``)."""
+    return any(k.startswith(prefix + ".") for k in tensors)
