@@ -6,8 +6,9 @@ outputs:
             y (N,) int64 class labels for class-conditional models
   FILE.npy  x alone (labels: use .npz)
   FILE.png  a picture: image grid (one row per class), 2-D scatter or stacked traces
-Sample i's latent depends only on --seed and i: the same seed gives the same samples,
-whatever --batch-size. Arrays are written batch by batch into a memory-mapped file."""
+Sample i's latent depends only on --seed and i, whatever --batch-size: the same seed gives
+bitwise the same samples (with another --batch-size, the same up to float rounding).
+Arrays are written batch by batch into a memory-mapped file."""
 
 
 def add_parser(sub):

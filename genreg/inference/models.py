@@ -162,8 +162,10 @@ class _Sampling:
                  ``np.lib.format.open_memmap``) when given.
         labels   int64 (n,) class of each sample for class-conditional models, else None.
         y        None (classes in turn for conditional models), one class, or n classes.
-        seed     the same seed gives the same samples whatever the batch size (sample i's
-                 latent depends only on seed and i; None draws a fresh seed).
+        seed     sample i's latent depends only on (seed, i), never on the batch size; the
+                 same seed and batch size give bitwise the same samples, another batch size
+                 the same up to float rounding (BLAS picks kernels by matrix size). None
+                 draws a fresh seed.
         Raises UsageError for n < 1, a bad class or labels for an unconditional model.
         """
         n = int(n)

@@ -283,7 +283,9 @@ def open_source(spec: str, params: dict[str, Any], model_shape: tuple = ()) -> S
     factory = get_entry("dataset", name).load()
     if path is None and not params.get("path"):
         raise UsageError(f"dataset {name!r} needs a path: use {name}:PATH")
-    params = parse_params(name, factory, params)
+    reserved = {k: params[k] for k in ("split", "seed") if k in params}  # not factory parameters
+    params = parse_params(name, factory, {k: v for k, v in params.items() if k not in reserved})
+    params["split"] = reserved.get("split", "all")
     path = params.pop("path", None) or path
     if params.get("nonfinite", "error") != "error" or params.get("bad_images", "error") != "error":
         raise UsageError(f"{name}: apply keeps every input sample (one output row per input row); "
