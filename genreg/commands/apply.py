@@ -31,7 +31,7 @@ def add_parser(sub):
                     "of the input, in batches, with bounded memory and a progress bar.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", metavar="RUN", help="run directory or checkpoint directory")
-    p.add_argument("--in", dest="inputs", nargs="+", required=True, metavar="SPEC",
+    p.add_argument("--in", dest="inputs", nargs="+", required=True, metavar=("SPEC", "KEY=VALUE"),
                    help="the input: SPEC [KEY=VALUE ...], e.g. --in npz:traces.npz x_key=traces")
     p.add_argument("--out", "-o", metavar="FILE.npz", required=True, help="the .npz to write")
     p.add_argument("--batch-size", type=int, metavar="B", help="samples per batch (default: about 1 MiB of input)")

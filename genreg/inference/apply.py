@@ -44,7 +44,7 @@ def apply_to_file(model: LoadedModel, spec: str, params: dict[str, Any], out, *,
                          "no inputs; apply works with denoisers and autoencoders")
     out = check_output(out, (".npz",))
     source = open_source(spec, params, model.input_shape)
-    if source.model_shape != tuple(model.input_shape):
+    if model.input_shape and source.model_shape != tuple(model.input_shape):
         seen = describe_shape(source.raw_shape)
         as_model = "" if source.model_shape == source.raw_shape else f" (as model input {describe_shape(source.model_shape)})"
         raise UsageError(f"input {spec} has samples of shape {seen}{as_model} but model {model.name!r} takes "

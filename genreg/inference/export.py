@@ -31,6 +31,7 @@ reported and a difference above 1e-3 x max(1, max |output|) is an error.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,14 +183,17 @@ def export(model: LoadedModel, fmt: str, out, *, seed: int = 0) -> dict:
     ex.module.to("cpu").eval()
     gen = torch.Generator().manual_seed(seed)
     example, check = ex.make_inputs(TRACE_BATCH, gen), ex.make_inputs(CHECK_BATCH, gen)
+    part = out.with_name(f".{out.stem}.part{out.suffix}")  # only a checked artefact lands at `out`
     try:
         with torch.no_grad(), kernels.use_backend("reference"), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer warnings about Python-side shape checks
-            _write(fmt, ex, example, out)
-            got = _run_artefact(fmt, out, check)
+            _write(fmt, ex, example, part)
+            got = _run_artefact(fmt, part, check)
     except (GenregError, KeyboardInterrupt):
+        part.unlink(missing_ok=True)
         raise
     except Exception as exc:
+        part.unlink(missing_ok=True)
         raise GenregError(f"export to {fmt} failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}") from None
     finally:
         ex.module.to(model.device)
@@ -198,7 +202,9 @@ def export(model: LoadedModel, fmt: str, out, *, seed: int = 0) -> dict:
     diff = float((got.float() - expected).abs().max()) if expected.numel() else 0.0
     limit = TOLERANCE * max(1.0, float(expected.abs().max()) if expected.numel() else 1.0)
     if not diff <= limit:
+        part.unlink(missing_ok=True)
         raise GenregError(f"the exported {ex.what} differs from the model by {diff:.3g} (limit {limit:.3g})")
+    os.replace(part, out)
     shapes = {name: [int(s) for s in t.shape[1:]] for name, t in zip(ex.input_names, check)}
     return {"path": str(out), "format": fmt, "what": ex.what, "inputs": shapes, "max_abs_diff": diff,
             "output_shape": [int(s) for s in expected.shape[1:]]}

@@ -70,7 +70,7 @@ class LoadedModel:
             x = torch.from_numpy(np.asarray(x, dtype=np.float32))
         elif not isinstance(x, Tensor):
             raise UsageError(f"{self.name}: {what} must be a NumPy array or a tensor, got {type(x).__name__}")
-        if x.dim() != len(shape) + 1 or tuple(x.shape[1:]) != tuple(shape):
+        if shape and (x.dim() != len(shape) + 1 or tuple(x.shape[1:]) != tuple(shape)):  # () = not declared
             raise UsageError(f"{self.name} takes {what} of shape (batch, {describe_shape(shape)[1:-1].rstrip(',')}), "
                              f"got {tuple(x.shape)}")
         return x.float()
@@ -129,9 +129,12 @@ class _Sampling:
             return None
         if y is None:
             return np.arange(n, dtype=np.int64) % self.num_classes
-        labels = np.full(n, y, dtype=np.int64) if np.ndim(y) == 0 else np.asarray(y)
-        if labels.shape != (n,) or labels.dtype.kind not in "iu" and not (labels == np.round(labels)).all():
-            raise UsageError(f"class labels must be one integer or {n} integers, got shape {labels.shape}")
+        labels = np.asarray(y.cpu() if isinstance(y, Tensor) else y)
+        labels = np.full(n, labels) if labels.ndim == 0 else labels
+        whole = labels.dtype.kind in "iu" or labels.dtype.kind == "f" and bool((labels == np.round(labels)).all())
+        if labels.shape != (n,) or not whole:
+            raise UsageError(f"class labels must be one integer or {n} integers, got {labels.dtype} of shape "
+                             f"{labels.shape}")
         labels = labels.astype(np.int64)
         if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
             bad = int(labels.min() if labels.min() < 0 else labels.max())
@@ -265,8 +268,8 @@ class AutoencoderModel(_Sampling, LoadedModel):
         self.family = "vae" if self.variational else "autoencoder"
         self.input_shape = tuple(model.input_shape)
         self.sample_shape = tuple(model.output_shape) or self.input_shape
-        probe = self._encode(torch.zeros((1, *self.input_shape)))
-        self.latent_shape = tuple(probe.shape[1:])
+        # the code's shape, from one zero input (encoders need not declare it)
+        self.latent_shape = tuple(self._encode(torch.zeros((1, *self.input_shape))).shape[1:]) if self.input_shape else ()
         self.output_keys = ("reconstruction", "recon_error", "latent_mean" if self.variational else "latent")
 
     def _encode(self, xm: Tensor) -> Tensor:

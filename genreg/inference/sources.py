@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
 
@@ -32,6 +33,7 @@ import numpy as np
 from ..errors import UsageError
 
 FILE_SOURCES = ("npy", "npz", "images")
+_READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError)
 
 
 @dataclass
@@ -117,7 +119,7 @@ def _rows_in_order(chunks: Iterator[np.ndarray], keep: Optional[np.ndarray], siz
 
 
 def _npy_source(path: str, params: dict) -> Source:
-    from ..data.files import _check_file
+    from ..data.files import _check_file, _read_npy
 
     path = _check_file("npy", path)
     try:
@@ -131,7 +133,11 @@ def _npy_source(path: str, params: dict) -> Source:
     _check_dtype("npy", os.path.basename(path), x.dtype)
     if x.ndim < 2 or x.shape[0] == 0:
         raise UsageError(f"npy: {path} must hold samples along its first axis, got shape {x.shape}")
-    labels = np.load(params["y_path"], allow_pickle=False) if params.get("y_path") else None
+    labels = None
+    if params.get("y_path"):
+        labels = _read_npy("npy", _check_file("npy", params["y_path"]), "label file")
+        if labels.shape != (x.shape[0],):
+            raise UsageError(f"npy: label file must have shape ({x.shape[0]},) (one label per sample), got {labels.shape}")
     keep = _selection("npy", x.shape[0], params, labels)
 
     def read(size):
@@ -172,15 +178,18 @@ def _npz_source(path: str, params: dict) -> Source:
     try:
         fh, shape, fortran, dtype = _npz_member(path, archive, xk)
         fh.close()
-    except ValueError as exc:
+    except _READ_ERRORS as exc:
         raise UsageError(f"npz: cannot read key {xk!r} of {path}: {' '.join(str(exc).split())}") from None
     _check_dtype("npz", f"key {xk!r}", dtype)
     if len(shape) < 2 or shape[0] == 0:
         raise UsageError(f"npz: key {xk!r} of {path} must hold samples along its first axis, got shape {shape}")
     labels = None
     if yk is not None:
-        with np.load(path, allow_pickle=False) as whole:
-            labels = whole[yk]
+        try:
+            with np.load(path, allow_pickle=False) as whole:
+                labels = whole[yk]
+        except _READ_ERRORS as exc:
+            raise UsageError(f"npz: cannot read key {yk!r} of {path}: {' '.join(str(exc).split())}") from None
         if labels.shape != (shape[0],):
             raise UsageError(f"npz: key {yk!r} must have shape ({shape[0]},) (one label per sample), got {labels.shape}")
     keep = _selection("npz", shape[0], params, labels)
@@ -194,7 +203,10 @@ def _npz_source(path: str, params: dict) -> Source:
                 return
             for start in range(0, shape[0], size):
                 k = min(size, shape[0] - start)
-                data = fh.read(k * row)
+                try:
+                    data = fh.read(k * row)
+                except _READ_ERRORS as exc:
+                    raise UsageError(f"npz: cannot read key {xk!r} of {path} at row {start}: {exc}") from None
                 if len(data) != k * row:
                     raise UsageError(f"npz: key {xk!r} of {path} is truncated (row {start + len(data) // max(row, 1)} "
                                      f"of {shape[0]})")
@@ -257,7 +269,11 @@ def _dataset_source(name: str, spec: str, params: dict) -> Source:
     from ..data import load_dataset
 
     params = dict(params)
-    split, seed = params.pop("split", "test"), int(params.pop("seed", 0))
+    split, seed = params.pop("split", "test"), params.pop("seed", 0)
+    try:
+        seed = int(seed)
+    except ValueError:
+        raise UsageError(f"dataset {name!r}: seed={seed!r} is not an integer") from None
     data = load_dataset(spec, split=split, seed=seed, **params)
     x = data.x.float().numpy()
 

@@ -95,6 +95,7 @@ def artefacts(runs, tmp_path_factory, request):
         result = root / f"{name}-{fmt}-out.npy"
         jobs.append([fmt, str(path), files, str(result)])
         made[(name, fmt)] = (buffer.getvalue(), result, expected, path)
+    assert not list(root.glob(".*part*"))  # the checked artefact was moved into place
     proc = subprocess.run([sys.executable, "-I", "-c", STANDALONE, json.dumps(jobs)], capture_output=True, text=True,
                           cwd=root, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -62,6 +62,10 @@ def test_conditional_sampling_labels(runs):
     assert y3.tolist() == [3] * 5
     _, given_labels = gan.sample(3, y=[7, 0, 1], seed=0)
     assert given_labels.tolist() == [7, 0, 1]
+    z = gan.latents(0, 4, seed=0)  # generate() maps given latents and labels like sample() does
+    np.testing.assert_allclose(gan.generate(z.numpy(), torch.arange(4)), x[:4], rtol=1e-5, atol=1e-6)
+    with pytest.raises(UsageError, match="one integer or 4 integers"):
+        gan.generate(z, y=[0.5, 1, 2, 3])
     with pytest.raises(UsageError, match=r"class must lie in \[0, 8\), got 9"):
         gan.sample(4, y=9)
     with pytest.raises(UsageError, match="not class-conditional"):
