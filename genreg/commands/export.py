@@ -3,7 +3,8 @@
 EPILOG = """\
 artefacts (B any batch size; run without genreg installed):
   generator (GANs)   z (B, latent_dim) float32 [, y (B,) int64 for conditional models] -> samples
-  denoiser           x (B, *input_shape) in your units -> denoised, same units (normalisation inside)
+  denoiser           x (B, *input_shape) -> denoised, same units (a per-trace normalisation of the
+                     training data, as radio's, is inside the graph: raw units in, raw units out)
   autoencoder / VAE  the decoder: z (B, *latent) -> samples in the training data's units
 loading:
   torchscript        torch.jit.load(FILE)(z)

@@ -18,9 +18,10 @@ What is exported, with its inputs and outputs (B any batch size):
 generator (GANs)       ``z`` (B, latent_dim) float32 [, ``y`` (B,) int64 class labels for
                        conditional models] -> samples (B, *sample_shape) in the training data's
                        units (the EMA generator where the run kept one)
-denoiser               ``x`` (B, *input_shape) float32 in the user's units -> denoised (B,
-                       *input_shape) in the same units: the training data's per-sample
-                       normalisation and its inverse are part of the graph
+denoiser               ``x`` (B, *input_shape) float32 -> denoised (B, *input_shape) in the same
+                       units; where the training data were normalised per sample (radio), that
+                       map and its inverse are part of the graph, so raw units go in and come
+                       out; otherwise the training data's units
 autoencoder / VAE      the decoder: ``z`` (B, *latent_shape) -> (B, *sample_shape), training units
 
 After writing, the artefact is loaded back and run on random inputs (another batch size
