@@ -33,6 +33,7 @@ __all__ = [
     "get_entry",
     "create",
     "train",
+    "load",
     # lazily imported (they need torch):
     "Encoder",
     "Decoder",
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 _LAZY = {name: "genreg.interfaces" for name in ("Encoder", "Decoder", "Generator", "Critic")}
+_LAZY["load"] = "genreg.inference"  # genreg.load(RUN): a trained run, ready to call
 
 
 def get_plugin_manager():
