@@ -59,6 +59,9 @@ class LoadedRun:
 
         if isinstance(self.model, AdversarialModel):
             return "gan"
+        family = getattr(self.model.net, "eval_family", None)  # e.g. "mae": scored by its own module
+        if family in EVALUATORS:
+            return family
         if self.model.net is not None:
             return "denoiser"
         return "autoencoder"
@@ -145,6 +148,12 @@ def generate(run: LoadedRun, n: int, seed: int = 0, label: Optional[int] = None)
         out = [g(z[i:i + 256].to(device), None if y is None else y[i:i + 256].to(device)).float().cpu()
                for i in range(0, n, 256)]
         return torch.cat(out), y
+    if run.kind == "mae":  # a masked autoencoder's samples: test inputs filled in from random masks
+        if label is not None:
+            raise UsageError(f"model {run.cfg.model_name!r} is not class-conditional; drop --class")
+        from .eval_mae import inpaint
+
+        return inpaint(run, n, seed), None
     if run.kind == "autoencoder" and run.model.variational:
         if label is not None:
             raise UsageError(f"model {run.cfg.model_name!r} is not class-conditional; drop --class")
@@ -410,7 +419,14 @@ def _polarity(traces: Tensor):
     return (excursion[np.arange(len(x)), peak_positions(x, "abs")] > 0).astype(np.int64)
 
 
-EVALUATORS = {"denoiser": evaluate_denoiser, "autoencoder": evaluate_autoencoder, "gan": evaluate_gan}
+def _evaluate_mae(*args):
+    from .eval_mae import evaluate_mae
+
+    return evaluate_mae(*args)
+
+
+EVALUATORS = {"denoiser": evaluate_denoiser, "autoencoder": evaluate_autoencoder, "gan": evaluate_gan,
+              "mae": _evaluate_mae}
 
 
 def evaluate(run_path, out=None, *, n: Optional[int] = None, seed: int = 0, data_overrides: Optional[dict] = None,

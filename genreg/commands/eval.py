@@ -26,6 +26,10 @@ def add_parser(sub):
 
 def _summary(metrics: dict) -> str:
     kind = metrics.get("kind")
+    if kind == "mae":
+        from ..eval_mae import summary
+
+        return summary(metrics)
     head = f"{metrics['model']} step {metrics['step']}"
     if kind == "denoiser":
         return (f"{head}: accuracy {100 * metrics['accuracy']:.1f} % (noisy-input baseline "
