@@ -6,6 +6,13 @@ Each step takes one batch; the target is the batch's ``target`` when the data se
 ``mse``     mean squared error over all elements
 ``mse+kl``  mse + kl_weight * mean over the batch of KL(N(mu, exp(logvar)) || N(0, I)) summed
             over latent dimensions; z = mu + exp(logvar / 2) * eps during training
+
+A model's own loss terms: when the model's single ``net`` defines
+``loss_terms(x, target) -> dict[str, Tensor]`` (e.g. a masked autoencoder, whose loss is
+over masked patches only), the trainer calls it instead of the objective above, through
+the (DDP-wrapped) pipeline's forward so DDP sees exactly one forward per step, optimises
+the sum of the returned 0-d terms and logs each under its name. ``net(x)`` still returns
+a reconstruction of ``x``'s shape, used for sample figures.
 """
 
 from __future__ import annotations
@@ -31,7 +38,11 @@ class _Pipeline(nn.Module):
         self.net, self.encoder, self.decoder = model.net, model.encoder, model.decoder
         self.variational = model.variational
 
-    def forward(self, x: Tensor, sample: bool = True):
+        self.own_terms = self.net is not None and callable(getattr(self.net, "loss_terms", None))
+
+    def forward(self, x: Tensor, target: Tensor | None = None, sample: bool = True):
+        if self.own_terms and target is not None:
+            return self.net.loss_terms(x, target)
         if self.net is not None:
             return self.net(x), None, None
         h = self.encoder(x)
@@ -40,6 +51,25 @@ class _Pipeline(nn.Module):
         mu, logvar = h
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if sample else mu
         return self.decoder(z), mu, logvar
+
+
+# metrics.jsonl keys the loop writes itself: a model's loss term may not take them
+RESERVED_TERM_NAMES = frozenset({"step", "epoch", "skipped", "samples_per_s", "time_s", "lr"})
+
+
+def _checked_terms(terms, model_name: str) -> dict[str, Tensor]:
+    """A model's ``loss_terms`` result, checked: a non-empty dict of 0-d floating tensors."""
+    where = f"model {model_name!r}: net.loss_terms(x, target)"
+    if not isinstance(terms, dict) or not terms:
+        raise UsageError(f"{where} must return a non-empty dict of name -> scalar tensor, got {type(terms).__name__}")
+    for name, value in terms.items():
+        if not isinstance(name, str) or not name.isidentifier() or name in RESERVED_TERM_NAMES:
+            raise UsageError(f"{where} returned the term name {name!r}: use an identifier other than "
+                             f"{', '.join(sorted(RESERVED_TERM_NAMES))}")
+        if not isinstance(value, Tensor) or value.numel() != 1 or not value.is_floating_point():
+            what = f"shape {tuple(value.shape)} {value.dtype}" if isinstance(value, Tensor) else type(value).__name__
+            raise UsageError(f"{where} term {name!r} must be a scalar floating tensor, got {what}")
+    return {name: value.reshape(()) for name, value in terms.items()}
 
 
 class ReconstructionTrainer:
@@ -75,6 +105,11 @@ class ReconstructionTrainer:
         batch = next_batch()
         x = batch["x"]
         target = batch.get("target", x)
+        if self.pipeline.own_terms:
+            terms = _checked_terms(self.wrapped(x, target), self.cfg.model_name)
+            self.guard.update(step, "reconstruction", terms, self.optimizer, list(self.pipeline.parameters()),
+                              self.grad_clip)
+            return {k: v.detach() for k, v in terms.items()}
         recon, mu, logvar = self.wrapped(x)
         if recon.shape != target.shape:
             raise UsageError(f"model {self.cfg.model_name!r} returned reconstructions of shape "
