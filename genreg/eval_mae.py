@@ -81,18 +81,19 @@ def _baseline_patches(net, x: Tensor, mask: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def masked_scores(net, x: Tensor, seed: int = 0) -> dict:
-    """Masked-patch MSE of ``net`` and of its baseline on ``x``, the same random masks."""
+def masked_scores(net, x: Tensor, target: Optional[Tensor] = None, seed: int = 0) -> dict:
+    """Masked-patch MSE of ``net`` and of its baseline on inputs ``x``, the same random
+    masks, against what the net predicts (x, or ``target`` for a ``target="data"`` net)."""
     gen = torch.Generator().manual_seed(seed)
     device = next(net.parameters()).device
     model_sse = base_sse = count = 0.0
     for i in range(0, len(x), BATCH):
         xb = x[i:i + BATCH].to(device)
         pred, mask = net.masked_prediction(xb, gen)
-        target = net.target_patches(xb)
-        sse, k = masked_mse(pred, target, mask)
+        want = net.target_patches(xb, None if target is None else target[i:i + BATCH].to(device))
+        sse, k = masked_mse(pred, want, mask)
         model_sse, count = model_sse + sse, count + k
-        base_sse += masked_mse(_baseline_patches(net, xb, mask), target, mask)[0]
+        base_sse += masked_mse(_baseline_patches(net, xb, mask), want, mask)[0]
     return {"masked_mse": model_sse / count, "masked_mse_baseline": base_sse / count}
 
 
@@ -203,7 +204,7 @@ def evaluate_mae(run, out: Path, data_overrides=None, n=None, seed: int = 0) -> 
     metrics = {"kind": "mae", "n_test": len(x), "mask_ratio": net.mask_ratio, "num_patches": net.num_patches,
                "norm_pix_loss": net.norm_pix_loss,
                "baseline": "linear interpolation" if x.dim() == 3 else "mean visible patch",
-               **masked_scores(net, x, seed)}
+               "target": net.target, **masked_scores(net, x, data.target, seed)}
     metrics.update(linear_probe(run, data, seed, data_overrides))
     out.mkdir(parents=True, exist_ok=True)
     device = next(net.parameters()).device

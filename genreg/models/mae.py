@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Literal
 
 from ..errors import UsageError
 from .base import ReconstructionConfig, ReconstructionModel, model_factory
@@ -33,6 +34,7 @@ class MaskedConfig(ReconstructionConfig):
     patch_size: int = 0
     mask_ratio: float = 0.75  # fraction of patches hidden per sample
     norm_pix_loss: bool = False  # predict each patch normalised to zero mean, unit variance
+    target: Literal["input", "data"] = "input"  # what hidden patches are scored against: x or the data's target
     embed_dim: int = 128
     depth: int = 4
     heads: int = 4
@@ -77,7 +79,7 @@ class MaskedConfig(ReconstructionConfig):
 
     def net_kwargs(self) -> dict:
         keys = ("embed_dim", "depth", "heads", "decoder_dim", "decoder_depth", "decoder_heads", "mlp_ratio",
-                "mask_ratio", "norm_pix_loss")
+                "mask_ratio", "norm_pix_loss", "target")
         return {k: getattr(self, k) for k in keys}
 
 

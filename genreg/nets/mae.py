@@ -84,11 +84,12 @@ class MaskedAutoencoder(nn.Module):
 
     def __init__(self, sample_shape, patch_dim: int, pos: Tensor, *, embed_dim: int, depth: int, heads: int,
                  decoder_dim: int, decoder_depth: int, decoder_heads: int, mlp_ratio: float, mask_ratio: float,
-                 norm_pix_loss: bool) -> None:
+                 norm_pix_loss: bool, target: str = "input") -> None:
         super().__init__()
         self.input_shape = self.output_shape = tuple(sample_shape)
         self.num_patches, self.patch_dim = pos.shape[0], patch_dim
         self.mask_ratio, self.norm_pix_loss, self.embed_dim = float(mask_ratio), bool(norm_pix_loss), embed_dim
+        self.target = target  # "input": reconstruct x (the paper's); "data": the data's target (e.g. clean traces)
         self.patch_embed = nn.Linear(patch_dim, embed_dim)
         self.register_buffer("pos", pos, persistent=False)  # fixed: recomputed, not checkpointed
         self.blocks = _blocks(embed_dim, depth, heads, mlp_ratio)
@@ -144,10 +145,11 @@ class MaskedAutoencoder(nn.Module):
         all patches, nothing masked (what a linear probe reads)."""
         return self.encode(x).mean(dim=1)
 
-    def target_patches(self, x: Tensor) -> Tensor:
-        """What the decoder is trained to predict: x's patches, normalised per patch when
+    def target_patches(self, x: Tensor, target: Optional[Tensor] = None) -> Tensor:
+        """What the decoder is trained to predict: the patches of x (``target="input"``) or of
+        the data's ``target`` (``target="data"``; x when None), normalised per patch when
         ``norm_pix_loss`` (zero mean, unit variance; +1e-6 in the variance)."""
-        p = self.patchify(x)
+        p = self.patchify(target if self.target == "data" and target is not None else x)
         return normalise_patches(p) if self.norm_pix_loss else p
 
     def masked_prediction(self, x: Tensor, generator: Optional[torch.Generator] = None):
@@ -157,11 +159,11 @@ class MaskedAutoencoder(nn.Module):
 
     def loss_terms(self, x: Tensor, target: Optional[Tensor] = None) -> dict[str, Tensor]:
         """``{"masked_mse": ...}``: the MSE of the predicted patches against
-        :meth:`target_patches` of ``x``, averaged over the hidden patches only. An MAE
-        reconstructs its own input, so ``target`` (the trainer passes the data's target)
-        is not used. The mask comes from the global RNG (checkpointed for exact resume)."""
+        :meth:`target_patches`, averaged over the hidden patches only. The trainer passes the
+        data's ``target`` (x itself when the data has none); it is used with
+        ``target="data"`` only. The mask comes from the global RNG (checkpointed for exact resume)."""
         pred, mask = self.masked_prediction(x)
-        per_patch = (pred - self.target_patches(x)).pow(2).mean(-1)
+        per_patch = (pred - self.target_patches(x, target)).pow(2).mean(-1)
         return {"masked_mse": (per_patch * mask).sum() / mask.sum()}
 
     def reconstruct(self, x: Tensor, generator: Optional[torch.Generator] = None) -> tuple[Tensor, Tensor]:

@@ -147,6 +147,23 @@ def test_loss_is_the_mse_on_hidden_patches_only(name, shape, kw, norm):
     assert torch.all(grad_per_patch[mask == 1] > 0)
 
 
+def test_target_data_scores_hidden_patches_against_the_datas_target():
+    x, clean = torch.rand(4, 1, 100), torch.rand(4, 1, 100)
+    weights = small("mae1d", length=100).state_dict()
+
+    def loss(net, t):
+        torch.manual_seed(5)  # the same mask every time
+        return float(net.loss_terms(x, t)["masked_mse"])
+
+    losses = {}
+    for target in ("input", "data"):
+        net = small("mae1d", length=100, target=target)
+        net.load_state_dict(weights)
+        losses[target] = [loss(net, x), loss(net, clean)]
+    assert losses["input"][0] == losses["input"][1]  # "input" ignores the data's target
+    assert losses["data"][0] == losses["input"][0] and losses["data"][1] != losses["data"][0]
+
+
 def test_norm_pix_targets_have_zero_mean_unit_variance():
     net = small("mae", image_size=16, norm_pix_loss=True)
     t = net.target_patches(torch.rand(2, 3, 16, 16))
