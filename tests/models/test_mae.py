@@ -153,7 +153,7 @@ def test_target_data_scores_hidden_patches_against_the_datas_target():
 
     def loss(net, t):
         torch.manual_seed(5)  # the same mask every time
-        return float(net.loss_terms(x, t)["masked_mse"])
+        return float(net.loss_terms(x, t)["masked_mse"].detach())
 
     losses = {}
     for target in ("input", "data"):

@@ -58,12 +58,15 @@ def test_eval_mae1d_reports_masked_mse_baseline_and_signal_vs_noise_probe(mae_ru
     assert m["probe_task"] == "signal vs noise only" and m["probe_train"] == 60 and m["probe_test"] == 40
     for key in ("linear_probe", "linear_probe_random_encoder", "probe_chance"):
         assert 0.0 <= m[key] <= 1.0
+    controls = m["linear_probe_random_encoders"]
+    assert len(controls) == eval_mae.RANDOM_ENCODERS and m["linear_probe_random_encoder"] == pytest.approx(
+        sum(controls) / len(controls))
     assert json.loads((run / "eval" / "eval.json").read_text()) == m
     assert _is_png(run / "eval" / "masked.png")
     capsys.readouterr()
     assert main(["eval", str(run), "--n", "40"]) == 0
     line = capsys.readouterr().out.splitlines()[0]
-    assert "masked-patch MSE" in line and "linear interpolation baseline" in line and "random encoder" in line
+    assert "masked-patch MSE" in line and "linear interpolation baseline" in line and "random encoders" in line
 
 
 def test_eval_mae_on_galaxies_probes_the_three_classes(mae_runs, capsys, tmp_path):
