@@ -11,7 +11,9 @@ def add_parser(sub):
                     "the test split of its data set: denoisers get the study's accuracy next to the noisy-input "
                     "baseline, accuracy vs SNR, spectra and example traces; VAEs reconstructions and a latent "
                     "interpolation; GANs sample grids, mode coverage (ring8, grid25), a Frechet distance in a "
-                    "small feature network trained on the data, and class fidelity (acGAN). Writes DIR/eval.json "
+                    "small feature network trained on the data, and class fidelity (acGAN); masked autoencoders the "
+                    "masked-patch MSE beside an interpolation / mean-patch baseline and a linear probe beside random "
+                    "encoders. Writes DIR/eval.json "
                     "and DIR/*.png (DIR defaults to RUN/eval).")
     p.add_argument("run", metavar="RUN", help="run directory or checkpoint directory")
     p.add_argument("--out", "-o", metavar="DIR", help="where eval.json and the figures go (default RUN/eval)")

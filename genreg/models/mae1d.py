@@ -7,8 +7,9 @@ them (0.75) are hidden at random per trace; a pre-norm transformer encoder (``em
 64, ``depth`` 3, ``heads`` 4) reads the visible patches only, a lighter decoder
 (``decoder_dim`` 32, ``decoder_depth`` 1) fills in a learned mask token at every hidden
 position and predicts every patch; 1-D sine-cosine position embeddings. Objective: the MSE
-on the hidden patches only, against the input trace itself (the data's clean target is not
-used), supplied by the net as its own loss terms (``net.loss_terms``).
+on the hidden patches only, against the input trace itself (``target="data"``: against the
+data's clean signal instead, a masked denoising autoencoder), supplied by the net as its own
+loss terms (``net.loss_terms``).
 
 Defaults: radio traces with realistic noise, half of them noise only (``noise_only=0.5``,
 so ``genreg eval`` can probe signal vs noise), Adam lr 1e-3 with betas (0.9, 0.95), batch 64.
