@@ -18,6 +18,11 @@ def genreg_register_models(register):
              summary="WGAN-GP: Wasserstein loss + gradient penalty 10, 5 critic steps, LayerNorm critic")
     register("wgan-div", "genreg.models.wgan:wgan_div", tags=("gan", "wasserstein", "images", "1d", "2d", "study"),
              summary="WGAN-div: Wasserstein loss + divergence penalty k=2, p=6 (real and fake), lr 2e-4")
+    # the study's "next step": masked autoencoders (He et al. 2021)
+    register("mae1d", "genreg.models.mae1d:mae1d", tags=("autoencoder", "mae", "1d"),
+             summary="masked autoencoder for traces: 50 patches of 10 samples, 75 % hidden, transformer encoder")
+    register("mae", "genreg.models.mae:mae", tags=("autoencoder", "mae", "images"),
+             summary="masked autoencoder for images: 8x8 square patches, 75 % hidden, transformer encoder")
     register("mlp-gan", "genreg.models.mlp:mlp_gan", tags=("gan", "2d", "small"),
              summary="small MLP generator + critic for 2-D points (WGAN-GP by default; num_classes>0: acGAN)")
     register("mlp-ae", "genreg.models.mlp:mlp_ae", tags=("autoencoder", "small"),

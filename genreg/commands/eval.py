@@ -13,8 +13,10 @@ def add_parser(sub):
                     "MSE against the mean image, active latent units, class agreement, reconstructions and a latent "
                     "interpolation; GANs sample grids, mode coverage (ring8, grid25), a Frechet distance in a "
                     "small feature network trained on the data (its test accuracy reported beside), and class "
-                    "fidelity (acGAN); every registered metric that declares it applies; the loss curves of "
-                    "RUN/metrics.jsonl. Writes DIR/eval.json and DIR/*.png (DIR defaults to RUN/eval).")
+                    "fidelity (acGAN); masked autoencoders the masked-patch MSE beside an interpolation / "
+                    "mean-patch baseline and a linear probe beside random encoders; every registered metric that "
+                    "declares it applies; the loss curves of RUN/metrics.jsonl. Writes DIR/eval.json and DIR/*.png "
+                    "(DIR defaults to RUN/eval).")
     p.add_argument("run", metavar="RUN", help="run directory or checkpoint directory")
     p.add_argument("--out", "-o", metavar="DIR", help="where eval.json and the figures go (default RUN/eval)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON on stdout")
@@ -28,6 +30,10 @@ def add_parser(sub):
 
 def _summary(metrics: dict) -> str:
     kind = metrics.get("kind")
+    if kind == "mae":
+        from ..eval.mae import summary
+
+        return summary(metrics)
     head = f"{metrics['model']} step {metrics['step']}"
     clf = (f" (classifier test accuracy {100 * metrics['classifier_test_accuracy']:.1f} %)"
            if "classifier_test_accuracy" in metrics else "")

@@ -8,6 +8,7 @@ family (one module each):
 ``denoiser``     :mod:`genreg.eval.denoiser`    accuracy, noisy-input and classical baselines
 ``autoencoder``  :mod:`genreg.eval.autoencoder` MSE vs mean image, KL, active units, class agreement
 ``gan``          :mod:`genreg.eval.gan`         mode coverage, Fréchet distances, class fidelity
+``mae``          :mod:`genreg.eval.mae`         masked-patch MSE vs baseline, linear probe vs random encoders
 
 then runs every registered metric that declares it applies (:mod:`genreg.eval.registered`)
 and draws the run's loss curves from its metrics.jsonl. Everything lands in ``OUT/eval.json``
@@ -36,6 +37,7 @@ FAMILIES: dict[str, Union[str, Callable]] = {
     "denoiser": "genreg.eval.denoiser:evaluate",
     "autoencoder": "genreg.eval.autoencoder:evaluate",
     "gan": "genreg.eval.gan:evaluate",
+    "mae": "genreg.eval.mae:evaluate_mae",
 }
 
 

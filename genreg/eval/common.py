@@ -37,13 +37,13 @@ class LoadedRun:
 
 
 def model_family(model) -> str:
-    """Which evaluation a model gets: its ``eval_family`` attribute when it sets one (a
-    plugin's model may name any registered family), else ``gan`` for adversarial models,
+    """Which evaluation a model gets: its (or its ``net``'s) ``eval_family`` attribute when it
+    sets one (a plugin's model may name any registered family), else ``gan`` for adversarial models,
     ``denoiser`` for a single-``net`` reconstruction model and ``autoencoder`` for an
     encoder + decoder."""
     from ..models.base import AdversarialModel
 
-    family = getattr(model, "eval_family", None)
+    family = getattr(model, "eval_family", None) or getattr(getattr(model, "net", None), "eval_family", None)
     if family:
         return str(family)
     if isinstance(model, AdversarialModel):
@@ -116,6 +116,12 @@ def generate(run: LoadedRun, n: int, seed: int = 0, label: Optional[int] = None)
                for i in range(0, n, 256)]
         return torch.cat(out), y
     model = run.model
+    if run.kind == "mae":  # a masked autoencoder's samples: test inputs filled in from random masks
+        if label is not None:
+            raise UsageError(f"model {run.cfg.model_name!r} is not class-conditional; drop --class")
+        from .mae import inpaint
+
+        return inpaint(run, n, seed), None
     if getattr(model, "decoder", None) is not None and getattr(model, "variational", False):
         if label is not None:
             raise UsageError(f"model {run.cfg.model_name!r} is not class-conditional; drop --class")
