@@ -7,6 +7,7 @@ family                 methods
 ``denoiser``           :meth:`DenoiserModel.denoise` (alias ``reconstruct``)
 ``autoencoder``        :meth:`AutoencoderModel.reconstruct`, ``encode``, ``decode``
 ``vae``                the autoencoder's, and ``sample`` (decoded prior latents)
+``mae``                the denoiser's, and ``sample`` (test inputs filled in from random masks)
 =====================  ====================================================================
 
 Arrays in, arrays out: a method given a NumPy array returns NumPy arrays, given a tensor
@@ -254,6 +255,36 @@ class DenoiserModel(LoadedModel):
     reconstruct = denoise
 
 
+class MaskedAutoencoderModel(DenoiserModel):
+    """A masked autoencoder (``mae1d``, ``mae``; He et al. 2021): ``denoise`` / ``reconstruct``
+    fill in the patches its fixed evaluation mask hides, and :meth:`sample` draws test inputs
+    reconstructed from random masks (the paper's figure), ``sample_shape`` = ``input_shape``."""
+
+    family = "mae"
+    num_classes = 0
+
+    def __init__(self, rebuilt, units: DataUnits) -> None:
+        super().__init__(rebuilt, units)
+        self.sample_shape = self.input_shape
+        self._rebuilt = rebuilt
+
+    def sample(self, n: int, y=None, seed: Optional[int] = None, batch_size: Optional[int] = None, *,
+               out=None, progress: bool = False):
+        """``n`` test inputs (cycling over the test split) with random masks filled in:
+        ``(x, None)``, x float32 (n, *sample_shape) in the training data's units, written into
+        ``out`` too when given. Raises UsageError for n < 1 or class labels."""
+        from ..eval.mae import inpaint
+
+        if n < 1:
+            raise UsageError(f"the number of samples must be >= 1, got {n}")
+        if y is not None:
+            raise UsageError(f"model {self.name!r} is not class-conditional; it takes no class labels")
+        x = inpaint(self._rebuilt, n, 0 if seed is None else seed).numpy()
+        if out is not None:
+            out[...] = x
+        return x, None
+
+
 class AutoencoderModel(_Sampling, LoadedModel):
     """An encoder + decoder (``vae``, ``mlp-ae``); family ``vae`` when variational.
 
@@ -318,6 +349,8 @@ def wrap(rebuilt, units: DataUnits) -> LoadedModel:
 
     if isinstance(rebuilt.model, AdversarialModel):
         return GeneratorModel(rebuilt, units)
+    if getattr(rebuilt.model.net, "eval_family", None) == "mae":
+        return MaskedAutoencoderModel(rebuilt, units)
     if rebuilt.model.net is not None:
         return DenoiserModel(rebuilt, units)
     return AutoencoderModel(rebuilt, units)
