@@ -89,10 +89,7 @@ def _to_float(image, rawmode: str, notes: set) -> tuple[np.ndarray, bool]:
     """The loaded Pillow image as (H, W, C) float32 in [0, 1] (C = 1/2 grey, 3/4 colour), has alpha."""
     mode = image.mode
     transparency = image.info.get("transparency")
-    if mode in ("P", "PA"):
-        has_alpha = mode == "PA" or transparency is not None
-        image, mode, transparency = image.convert("RGBA" if has_alpha else "RGB"), ("RGBA" if has_alpha else "RGB"), None
-    elif mode in ("La", "RGBa"):  # premultiplied: Pillow un-premultiplies
+    if mode in ("La", "RGBa"):  # premultiplied: Pillow un-premultiplies
         image, mode = image.convert(mode.upper()), mode.upper()
     elif mode in ("RGBX",):
         image, mode = image.convert("RGB"), "RGB"
@@ -175,8 +172,9 @@ def resize(array: np.ndarray, size: int, crop: bool) -> np.ndarray:
 
 
 def decode(path: str, notes: set) -> np.ndarray:
-    """The image at ``path`` as (H, W, C) float32 in [0, 1] before compositing, with a last alpha
-    channel when it has one; returns (array, has_alpha). Raises on an unreadable file."""
+    """The image at ``path`` as ``(array, has_alpha)``: (H, W, C) float32 in [0, 1], oriented, not yet
+    composited (the last channel is alpha when has_alpha). Adds NOTE_* strings to ``notes``.
+    Raises Pillow's/pypng's errors for a broken file and ValueError for an unsupported one."""
     from PIL import Image
 
     with Image.open(path) as image:
@@ -192,6 +190,9 @@ def decode(path: str, notes: set) -> np.ndarray:
             array, has_alpha = _read_png16(path)
         else:
             image.load()
+            if image.mode in ("P", "PA"):  # through the palette (8-bit, lossless), keeping transparency
+                transparent = image.mode == "PA" or "transparency" in image.info
+                image = image.convert("RGBA" if transparent else "RGB")
             image = _apply_icc(image, notes)
             array, has_alpha = _to_float(image, rawmode, notes)
     return _orient(array, orientation), has_alpha

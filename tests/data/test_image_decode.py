@@ -84,7 +84,8 @@ _DEPTH_CASES = {  # kind -> (file suffix, values drawn in [0, top), channels in 
 
 
 @settings(max_examples=40, deadline=None)
-@given(kind=st.sampled_from(sorted(_DEPTH_CASES)), h=st.integers(1, 6), w=st.integers(1, 6), seed=st.integers(0, 2 ** 32 - 1))
+@given(kind=st.sampled_from(sorted(_DEPTH_CASES)), h=st.integers(1, 6), w=st.integers(1, 6),
+       seed=st.integers(0, 2 ** 32 - 1))
 def test_loaded_values_are_pixels_over_full_scale(kind, h, w, seed):
     suffix, top, c = _DEPTH_CASES[kind]
     rng = np.random.default_rng(seed)
@@ -154,6 +155,7 @@ def test_8bit_modes_and_transparency(tmp_path, background):
     palette = Image.fromarray(RGB).quantize(4)  # 4 colours, an exact palette
     pal_rgb = np.asarray(palette.convert("RGB")) / 255.0
     pal_idx = np.asarray(palette)
+    cmyk = Image.fromarray(RGB).convert("CMYK")
     cases = {
         "one.png": (Image.fromarray(grey > 100).convert("1"), np.repeat((grey > 100)[..., None], 3, 2) * 1.0),
         "l.png": (Image.fromarray(grey, "L"), np.repeat(grey[..., None] / 255.0, 3, 2)),
@@ -161,7 +163,7 @@ def test_8bit_modes_and_transparency(tmp_path, background):
         "rgb.png": (Image.fromarray(RGB), RGB / 255.0),
         "rgba.png": (Image.fromarray(np.dstack([RGB, alpha]), "RGBA"), over(RGB / 255.0)),
         "p.png": (palette, pal_rgb),
-        "cmyk.tif": (Image.fromarray(RGB).convert("CMYK"), np.asarray(Image.fromarray(RGB).convert("CMYK").convert("RGB")) / 255.0),
+        "cmyk.tif": (cmyk, np.asarray(cmyk.convert("RGB")) / 255.0),
     }
     transparent_index = int(pal_idx[0, 1])
     p_t = palette.copy()
@@ -299,3 +301,29 @@ def test_background_is_checked(tmp_path):
     with pytest.raises(UsageError, match="background"):
         load_images("all", path=str(tmp_path / "d"), size=2, background=2)
 
+
+
+def _write_rgb48_tiff(path, array):
+    """(H, W, 3) uint16 -> an uncompressed 48-bit RGB TIFF, written by hand (Pillow cannot)."""
+    import struct
+
+    h, w, _ = array.shape
+    pixels = array.astype("<u2").tobytes()
+    entries = [(256, 3, 1, w), (257, 3, 1, h), (258, 3, 3, 8 + 2 + 10 * 12 + 4), (259, 3, 1, 1), (262, 3, 1, 2),
+               (273, 4, 1, 8 + 2 + 10 * 12 + 4 + 6), (277, 3, 1, 3), (278, 3, 1, h), (279, 4, 1, len(pixels)),
+               (284, 3, 1, 1)]
+    ifd = struct.pack("<H", len(entries)) + b"".join(
+        struct.pack("<HHI", tag, kind, count) + (struct.pack("<HH", value, 0) if kind == 3 and count == 1
+                                                  else struct.pack("<I", value))
+        for tag, kind, count, value in entries) + struct.pack("<I", 0)
+    with open(path, "wb") as f:
+        f.write(b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<HHH", 16, 16, 16) + pixels)
+
+
+def test_16bit_colour_tiff_is_refused_not_truncated(tmp_path):
+    (tmp_path / "d").mkdir()
+    _write_rgb48_tiff(tmp_path / "d" / "rgb48.tif", np.full((2, 2, 3), 40000, np.uint16))
+    with Image.open(tmp_path / "d" / "rgb48.tif") as image:
+        assert image.mode == "RGB"  # what Pillow would silently truncate to 8 bits
+    with pytest.raises(UsageError, match="rgb48.tif: 16-bit-per-channel colour TIFF .* full precision"):
+        load_images("all", path=str(tmp_path / "d"), size=2)
