@@ -242,6 +242,36 @@ def test_exif_rotated_jpeg_loads_upright(tmp_path, orientation, top):
         assert x[first, 2, 8] > 0.8 and x[second, 2, 8] < 0.2 and x[second, 13, 8] > 0.8
 
 
+def _linear_rgb_profile() -> bytes:
+    """An ICC v4 display profile with sRGB's primaries and a linear (gamma 1.0) tone curve, written
+    by hand (ImageCms can create only sRGB, Lab and XYZ profiles)."""
+    import struct
+
+    def s15(v):
+        return struct.pack(">i", round(v * 65536))
+
+    def xyz(x, y, z):
+        return b"XYZ \0\0\0\0" + s15(x) + s15(y) + s15(z)
+
+    text = "linear test RGB".encode("utf-16-be")
+    desc = b"mluc\0\0\0\0" + struct.pack(">II", 1, 12) + b"enUS" + struct.pack(">II", len(text), 28) + text
+    curve = b"curv\0\0\0\0" + struct.pack(">IH", 1, 0x0100) + b"\0\0"
+    tags = [(b"desc", desc), (b"wtpt", xyz(0.9642, 1.0, 0.8249)), (b"rXYZ", xyz(0.4361, 0.2225, 0.0139)),
+            (b"gXYZ", xyz(0.3851, 0.7169, 0.0971)), (b"bXYZ", xyz(0.1431, 0.0606, 0.7141)),
+            (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve), (b"cprt", desc)]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = struct.pack(">I", len(tags)), b""
+    for sig, body in tags:
+        body += b"\0" * (-len(body) % 4)
+        table += sig + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    size = offset + len(data)
+    header = (struct.pack(">I", size) + b"\0" * 4 + struct.pack(">I", 0x04300000) + b"mntrRGB XYZ " + b"\0" * 12
+              + b"acsp" + b"\0" * 24 + struct.pack(">I", 0) + s15(0.9642) + s15(1.0) + s15(0.8249) + b"\0" * 48)
+    assert len(header) == 128
+    return header + table + data
+
+
 def test_icc_profiles(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -254,12 +284,29 @@ def test_icc_profiles(tmp_path):
     x, messages = _load(tmp_path / "b" / "broken.png", 2)
     np.testing.assert_allclose(_hwc(x), RGB / 255.0, rtol=0, atol=1e-6)
     assert any("ICC" in m and "broken.png" in m for m in messages), messages
-    # a real conversion: a Lab-profiled image is not sRGB, so the values change; and it must not crash
+    # a profile that does not fit the image (Lab for RGB data): stored values kept, noted
     lab = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
     Image.fromarray(RGB).save(tmp_path / "lab.png", icc_profile=lab)
     notes = set()
     array, _ = decode(str(tmp_path / "lab.png"), notes)
-    assert array.shape == (2, 2, 3) and np.isfinite(array).all()
+    np.testing.assert_allclose(array, RGB / 255.0, rtol=0, atol=1e-6)
+    assert notes == {"icc"}
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P"])
+def test_icc_profile_is_converted_to_srgb(tmp_path, mode):
+    """Linear-light values under a gamma-1.0 profile become sRGB-encoded values, as a viewer shows them."""
+    grey = np.array([[0, 64], [128, 255]], np.uint8)
+    image = Image.fromarray(np.repeat(grey[..., None], 3, 2))
+    image = image.convert(mode) if mode != "P" else image.quantize(4)
+    image.save(tmp_path / "lin.png", icc_profile=_linear_rgb_profile())
+    notes = set()
+    array, _ = decode(str(tmp_path / "lin.png"), notes)
+    linear = grey / 255.0
+    srgb = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)  # IEC 61966-2-1
+    assert not notes
+    for c in range(3):
+        np.testing.assert_allclose(array[..., c], srgb, rtol=0, atol=2 / 255)
 
 
 def test_multi_frame_files_give_first_frame_with_a_warning(tmp_path):
