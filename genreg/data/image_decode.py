@@ -115,7 +115,7 @@ def _to_float(image, rawmode: str, notes: set) -> tuple[np.ndarray, bool]:
     if array.ndim == 2:
         array = array[:, :, None]
     has_alpha = mode in ("LA", "RGBA")
-    if transparency is not None and not has_alpha and mode != "1":
+    if isinstance(transparency, (int, tuple)) and not has_alpha and mode != "1":
         # a colour key (tRNS): pixels equal to it are transparent
         key = np.atleast_1d(np.asarray(transparency, np.float64))
         if key.size == array.shape[2]:

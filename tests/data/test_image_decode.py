@@ -170,10 +170,17 @@ def test_8bit_modes_and_transparency(tmp_path, background):
     p_t.info["transparency"] = transparent_index
     keyed = np.where((pal_idx == transparent_index)[..., None], background, pal_rgb)
     cases["p_transparent.png"] = (p_t, keyed)
+    # colour keys (PNG tRNS) on grey and RGB images: pixels of that value are transparent
+    grey_key, rgb_key = grey == grey[1, 0], np.all(RGB == RGB[0, 0], axis=2)
+    cases["l_keyed.png"] = (Image.fromarray(grey, "L"), np.where(grey_key[..., None], background,
+                                                                 np.repeat(grey[..., None] / 255.0, 3, 2)))
+    cases["rgb_keyed.png"] = (Image.fromarray(RGB), np.where(rgb_key[..., None], background, RGB / 255.0))
+    keys = {"p_transparent.png": transparent_index, "l_keyed.png": int(grey[1, 0]),
+            "rgb_keyed.png": tuple(int(v) for v in RGB[0, 0])}
     for name, (image, expected) in cases.items():
         folder = tmp_path / name.split(".")[0]
         folder.mkdir()
-        image.save(folder / name, **({"transparency": transparent_index} if name == "p_transparent.png" else {}))
+        image.save(folder / name, **({"transparency": keys[name]} if name in keys else {}))
         assert Image.open(folder / name).mode == image.mode
         x, _ = _load(folder / name, 2, background=background)
         np.testing.assert_allclose(_hwc(x), expected, rtol=0, atol=1e-6, err_msg=name)
