@@ -24,7 +24,7 @@ $(STAMP): $(PY) $(SOURCES)
 	@$(PY) -c "import torch" 2>/dev/null && echo "torch already present: $$($(PY) -c 'import torch; print(torch.__version__)')" \
 		|| $(PIP) install "$(TORCH_SPEC)"
 	$(PIP) install "setuptools>=64" wheel ninja
-	GENREG_REQUIRE_EXT=$${GENREG_REQUIRE_EXT-1} $(PIP) install --no-build-isolation -e ".[test]"
+	GENREG_REQUIRE_EXT=$${GENREG_REQUIRE_EXT-1} $(PIP) install --no-build-isolation -e ".[test,onnx]"
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -33,6 +33,7 @@ __all__ = [
     "get_entry",
     "create",
     "train",
+    "load",
     # lazily imported (they need torch):
     "Encoder",
     "Decoder",
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 _LAZY = {name: "genreg.interfaces" for name in ("Encoder", "Decoder", "Generator", "Critic")}
+_LAZY["load"] = "genreg.inference"  # genreg.load(RUN): a trained run, ready to call
 
 
 def get_plugin_manager():
@@ -71,13 +73,14 @@ def create(kind: str, name: str, **overrides: Any) -> Any:
 
 
 def train(model: str | None = None, *, config=None, overrides=(), out=None, resume=None, device=None,
-          quiet: bool = False, callbacks: Any = None):
+          quiet: bool = False, callbacks: Any = None, trust_callbacks: bool = False, preset: str | None = None):
     """Train a registered model; the Python twin of ``genreg train``. Returns a
-    :class:`genreg.train.loop.TrainResult`. See :func:`genreg.train.loop.train`."""
+    :class:`genreg.train.loop.TrainResult`. See :func:`genreg.train.loop.train` (every
+    keyword is passed on as it is)."""
     from .train.loop import train as _train
 
     return _train(model, config=config, overrides=overrides, out=out, resume=resume, device=device, quiet=quiet,
-                  callbacks=callbacks)
+                  callbacks=callbacks, trust_callbacks=trust_callbacks, preset=preset)
 
 
 def __getattr__(name: str) -> Any:

@@ -7,8 +7,10 @@ Each process gets ``train.batch_size / K`` samples per step from a
 :class:`torch.utils.data.DistributedSampler` shard, gradients are averaged by
 :class:`~torch.nn.parallel.DistributedDataParallel`, so K processes take the same steps
 as one process with the whole global batch. Only rank 0 logs, draws samples and writes
-checkpoints; the others wait at a barrier. Without those variables (or with
-``WORLD_SIZE=1``) everything runs in-process with no process group.
+checkpoints; the others wait at a barrier. A one-process ``torchrun`` still joins a
+process group (``TORCHELASTIC_RUN_ID`` is set) and wraps the networks in DDP, so the
+NCCL / Gloo path can be checked on one device. Without those variables everything runs
+in-process with no process group.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ class DistContext:
 
     @property
     def enabled(self) -> bool:
-        return self.world_size > 1
+        """Whether this process is in a process group (DDP, collectives)."""
+        return self.backend is not None
 
     @property
     def is_main(self) -> bool:
@@ -54,7 +57,7 @@ def resolve_device(preference: str, local_rank: int = 0) -> torch.device:
 def setup(device_preference: str) -> tuple[DistContext, torch.device]:
     """Join the torchrun process group if there is one; pick this process's device."""
     world = int(os.environ.get("WORLD_SIZE", "1") or 1)
-    if world <= 1:
+    if world <= 1 and not os.environ.get("TORCHELASTIC_RUN_ID"):  # not launched by torchrun
         return DistContext(), resolve_device(device_preference)
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))

@@ -117,3 +117,31 @@ def test_two_gloo_processes_train_a_model_with_its_own_loss_terms(toys, tmp_path
         torch.testing.assert_close(two[key], one[key], rtol=1e-4, atol=1e-5)
     records = [json.loads(line) for line in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [2, 4] and all("masked_mse" in r for r in records)
+
+
+def test_one_process_torchrun_joins_a_process_group(toys, tmp_path):
+    """A one-process torchrun still runs the collective path (the GPU check's NCCL step relies on it)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from cli_runs import HERE, cli_env
+
+    torchrun = Path(sys.executable).parent / "torchrun"
+    if not torchrun.exists():
+        if shutil.which("torchrun") is None:
+            pytest.skip("torchrun is not installed next to this Python")
+        torchrun = Path(shutil.which("torchrun"))
+    env = cli_env()
+    scripts = str(Path(__file__).resolve().parents[2] / "scripts")  # scripts/gpu_check_probe.py
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (scripts, env.get("PYTHONPATH", "")) if p)
+    env["GPU_CHECK_PROBE"] = str(tmp_path / "probe.json")
+    done = subprocess.run([str(torchrun), "--nproc_per_node=1", f"--master_port={free_port()}", str(HERE / "run_cli.py"),
+                           "train", "mlp-ae", "data=toy-vectors", "train.batch_size=8", "train.steps=2",
+                           "train.callbacks=gpu_check_probe:Probe", "--device", "cpu",
+                           "--out", str(tmp_path / "run"), "--quiet"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    probe = json.loads((tmp_path / "probe.json").read_text())
+    assert probe["backend"] == "gloo" and probe["world_size"] == 1
