@@ -381,3 +381,21 @@ def test_16bit_colour_tiff_is_refused_not_truncated(tmp_path):
         assert image.mode == "RGB"  # what Pillow would silently truncate to 8 bits
     with pytest.raises(UsageError, match="rgb48.tif: 16-bit-per-channel colour TIFF .* full precision"):
         load_images("all", path=str(tmp_path / "d"), size=2)
+
+
+def test_apply_image_source_uses_the_same_decoder(tmp_path):
+    """`genreg apply --in images:DIR` streams the same values as the training loader (16-bit ramp)."""
+    from genreg.inference.sources import open_source
+
+    ramp = np.linspace(0, 65535, 64).round().astype(np.uint16).reshape(8, 8)
+    (tmp_path / "d").mkdir()
+    Image.frombytes("I;16", (8, 8), ramp.astype("<u2").tobytes()).save(tmp_path / "d" / "ramp.png")
+    Image.fromarray(np.array([[[255, 0, 0, 0]] * 8] * 8, np.uint8), "RGBA").save(tmp_path / "d" / "clear.png")
+    source = open_source(f"images:{tmp_path / 'd'}", {"size": 8, "channels": 1, "value_range": (-1, 1),
+                                                        "background": 0.0})
+    (batch,) = list(source.batches(4))
+    np.testing.assert_allclose(batch[1, 0], ramp / 65535.0 * 2 - 1, rtol=0, atol=2e-6)  # files sorted: clear, ramp
+    np.testing.assert_allclose(batch[1], load_images("all", path=str(tmp_path / "d"), size=8, channels=1,
+                                                     value_range=(-1, 1), background=0.0, crop=False).x[1].numpy(),
+                               rtol=0, atol=1e-6)
+    np.testing.assert_allclose(batch[0], -1.0, rtol=0, atol=1e-6)  # fully transparent over black
