@@ -32,9 +32,13 @@ import numpy as np
 
 from ..errors import UsageError
 from ._common import check_choice, check_count, warn
+from .image_decode import NOTE_CLIPPED, NOTE_FRAMES, NOTE_ICC, read_image
 
 FILE_SPLITS = ("train", "test", "all")
 LAYOUTS = ("auto", "keep", "channel", "nhwc")
+_NOTE_TEXT = {NOTE_FRAMES: "have several frames (animated or multi-page); the first frame was used",
+              NOTE_CLIPPED: "had values outside their full scale (float outside [0, 1] or negative ints), clipped",
+              NOTE_ICC: "carry an ICC profile that could not be used; their stored values were kept"}
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
 
@@ -290,34 +294,23 @@ def _list_images(folder: str) -> tuple[list[str], int]:
     return images, len(files) - len(images)
 
 
-def _read_image(path: str, size: int, mode: str, crop: bool) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(path) as image:
-        image.load()
-        image = image.convert(mode)
-    if crop:  # the central square, so resizing keeps the aspect ratio
-        w, h = image.size
-        side = min(w, h)
-        image = image.crop(((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side))
-    resample = Image.Resampling.LANCZOS if hasattr(Image, "Resampling") else Image.LANCZOS
-    image = image.resize((size, size), resample)
-    array = np.asarray(image, dtype=np.uint8)
-    return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
-
-
 def load_images(split: str = "train", seed: int = 0, *, path: str = "", size: int = 128, channels: int = 3,
-                value_range: tuple[float, float] = (0.0, 1.0), crop: bool = True,
+                value_range: tuple[float, float] = (0.0, 1.0), crop: bool = True, background: float = 1.0,
                 bad_images: Literal["error", "skip"] = "error", test_fraction: float = 0.1, split_seed: int = 0):
     """A folder of images: ``images:DIR``, one sub-folder per class (sorted names -> labels 0, 1, ...).
 
     Images directly in DIR (no sub-folders) load without labels. Formats: whatever Pillow
-    reads among .png .jpg .jpeg .bmp .gif .tif .tiff .webp .ppm .pgm.
+    reads among .png .jpg .jpeg .bmp .gif .tif .tiff .webp .ppm .pgm. Each image loads as a
+    viewer shows it, at full precision (16-bit, float, EXIF orientation, ICC, palette,
+    transparency): see genreg.data.image_decode for the rules.
 
     size           side of the square output in pixels (default 128)
     channels       3 (RGB) or 1 (grey)
     value_range    pixel range, (0, 1) by default; (-1, 1) for tanh generators
-    crop           take the central square before resizing (default), else stretch
+    crop           take the central square before resizing (default), else stretch; resizing
+                   is Lanczos in float32
+    background     grey level in [0, 1] that transparent pixels are composited over
+                   (default 1.0, white, as on a page; 0.0 is black)
     bad_images     ``error`` (default) or ``skip`` unreadable files, with a warning
     test_fraction  share of each class in the test split (fixed by ``split_seed``)
     """
@@ -337,6 +330,9 @@ def load_images(split: str = "train", seed: int = 0, *, path: str = "", size: in
     if channels not in (1, 3):
         raise UsageError(f"images: channels must be 1 or 3, got {channels!r}")
     check_choice(name, "bad_images", bad_images, ("error", "skip"))
+    background = float(background)
+    if not 0.0 <= background <= 1.0:
+        raise UsageError(f"images: background must lie in [0, 1] (a grey level), got {background}")
     low, high = (float(v) for v in value_range)
     if not low < high:
         raise UsageError(f"images: value_range needs low < high, got ({low}, {high})")
@@ -366,22 +362,27 @@ def load_images(split: str = "train", seed: int = 0, *, path: str = "", size: in
 
     labels = np.array([label for _, label in files]) if classes else None
     chosen = split_indices(len(files), split, test_fraction, split_seed, labels, name=name)
-    mode = "RGB" if channels == 3 else "L"
     pixels, kept, bad = [], [], []
+    noted: dict[str, list[str]] = {}
     for i in chosen:
+        notes: set = set()
         try:
-            pixels.append(_read_image(files[i][0], size, mode, bool(crop)))
+            pixels.append(read_image(files[i][0], size, channels, bool(crop), background, notes))
             kept.append(i)
         except Exception as exc:  # Pillow raises many types for a broken file
             if bad_images == "error":
                 raise UsageError(f"images: cannot read image {files[i][0]}: {' '.join(str(exc).split()) or type(exc).__name__}"
                                  "; remove it or pass bad_images=skip") from None
             bad.append(files[i][0])
+        for note in notes:
+            noted.setdefault(note, []).append(files[i][0])
     if bad:
         warn(f"images: skipped {len(bad)} unreadable images (first: {bad[0]})")
+    for note, paths in sorted(noted.items()):
+        warn(f"images: {len(paths)} images {_NOTE_TEXT[note]} (first: {paths[0]})")
     if not pixels:
         raise UsageError(f"images: none of the images in {folder} could be read")
-    x = torch.from_numpy(np.stack(pixels)).float() / 255.0
+    x = torch.from_numpy(np.stack(pixels))
     if (low, high) != (0.0, 1.0):
         x = x * (high - low) + low
     y = None if labels is None else torch.from_numpy(labels[kept]).long()

@@ -9,8 +9,9 @@ everywhere (:func:`genreg.data.split_spec`, :func:`genreg.data.parse_params`):
                 at a time; labels (``y_key``), small, are read whole and passed through.
                 Fortran-ordered members are the exception: they are read whole.
 ``images:DIR``  the file list is made first (one sub-folder per class, as for training),
-                then images are decoded one batch at a time; ``size`` and ``channels``
-                default to the model's input.
+                then images are decoded one batch at a time by the training loader's decoder
+                (genreg.data.image_decode: full precision, as a viewer shows them; ``background``
+                for transparency); ``size`` and ``channels`` default to the model's input.
 anything else   a registered data set (``radio``, ``galaxies``, ...), built in memory with
                 its parameters (``split`` defaults to ``test``, the held-out data).
 
@@ -219,7 +220,9 @@ def _npz_source(path: str, params: dict) -> Source:
 
 
 def _images_source(path: str, params: dict, model_shape: tuple) -> Source:
-    from ..data.files import IMAGE_EXTENSIONS, _list_images, _read_image
+    from ..data.files import _NOTE_TEXT, IMAGE_EXTENSIONS, _list_images
+    from ..data._common import warn
+    from ..data.image_decode import read_image
 
     folder = os.path.expanduser(os.fspath(path or ""))
     if not os.path.isdir(folder):
@@ -244,18 +247,26 @@ def _images_source(path: str, params: dict, model_shape: tuple) -> Source:
     y = np.array(labels, np.int64) if classes else None
     keep = _selection("images", len(files), params, y)
     chosen = list(range(len(files))) if keep is None else keep.tolist()
-    mode, crop = ("RGB" if channels == 3 else "L"), bool(params.get("crop", True))
+    crop, background = bool(params.get("crop", True)), float(params.get("background", 1.0))
+    if not 0.0 <= background <= 1.0:
+        raise UsageError(f"images: background must lie in [0, 1] (a grey level), got {background}")
+
+    warned: set = set()  # one warning per kind of note: images stream, so no count is known up front
 
     def read(batch):
         for i in range(0, len(chosen), batch):
             pixels = []
             for j in chosen[i:i + batch]:
-                try:
-                    pixels.append(_read_image(files[j], size, mode, crop))
+                notes: set = set()
+                try:  # the training loader's decoder: full precision, as a viewer shows the image
+                    pixels.append(read_image(files[j], size, channels, crop, background, notes))
                 except Exception as exc:  # Pillow raises many types for a broken file
                     raise UsageError(f"images: cannot read image {files[j]}: "
                                      f"{' '.join(str(exc).split()) or type(exc).__name__}") from None
-            yield np.stack(pixels).astype(np.float32) / 255.0 * (high - low) + low
+                for note in notes - warned:
+                    warned.add(note)
+                    warn(f"images: some images {_NOTE_TEXT[note]} (first: {files[j]})")
+            yield np.stack(pixels) * np.float32(high - low) + np.float32(low)
 
     extras = {"files": np.array([files[j] for j in chosen])}
     if y is not None:
