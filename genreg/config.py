@@ -60,6 +60,7 @@ class TrainConfig:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     max_minutes: float = 0.0  # stop early (samples + checkpoint) after this wall-clock time; 0 = no limit
     callbacks: tuple[str, ...] = ()  # "package.module:attr" callbacks for CLI runs (see genreg.train.callbacks)
+    loggers: tuple[str, ...] = ()  # experiment loggers by name: tensorboard (see genreg.train.loggers)
 
     def validate(self) -> None:
         if self.max_minutes < 0:
@@ -70,6 +71,9 @@ class TrainConfig:
             _check_min(f"train.{key}", getattr(self, key), 0)
         if self.log_every == 0:
             raise UsageError("train.log_every must be >= 1, got 0")
+        for name in self.loggers:
+            if name not in ("tensorboard",):
+                raise UsageError(f"train.loggers: unknown logger {name!r}; loggers are: tensorboard")
         for spec in self.callbacks:
             if not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*", spec):
                 raise UsageError(f"train.callbacks: {spec!r} is not of the form package.module:attribute")

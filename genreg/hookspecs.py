@@ -72,7 +72,10 @@ def genreg_register_metrics(register):
     """Register evaluation metrics used by ``genreg eval``.
 
     A metric entry's factory is the metric function itself: ``create("metric", name,
-    **inputs)`` computes it.
+    **inputs)`` computes it. Registered with ``applies_to={"kind": ..., "shape": ...,
+    "data": ...}`` it is run by ``genreg eval`` on every matching run, with the keyword
+    arguments its signature names (see genreg.eval.registered for what each evaluation
+    provides); its value goes into eval.json under ``metrics``.
     """
 
 

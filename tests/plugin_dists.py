@@ -125,3 +125,47 @@ OLD_API = """
     def genreg_register_losses(register):
         register("old-loss", "builtins:abs")
 """
+
+# a plugin taking part in `genreg eval`: a 2-D point data set without mode centres and
+# metrics declaring what they apply to (one applicable, one for another family, one that
+# needs an input no evaluation provides, one that raises)
+EVAL_PLUGIN = """
+    import genreg
+    import torch
+
+    def blobs(split="train", seed=0, n=256):
+        from genreg.data.base import ArrayDataset
+
+        g = torch.Generator().manual_seed(seed * 2 + (split == "test"))
+        centres = torch.tensor([[-1.0, 0.0], [1.0, 0.0]])
+        x = centres[torch.arange(n) % 2] + 0.1 * torch.randn(n, 2, generator=g)
+        return ArrayDataset(x, name="toy-blobs")
+
+    def spread_ratio(samples, real):
+        return float(samples.std(0).mean() / real.std(0).mean())
+
+    def mse_only(recovered, true):
+        return 0.0
+
+    def needs_more(samples, something_else):
+        return 0.0
+
+    def broken(samples):
+        raise ValueError("no luck")
+
+    def not_a_number(samples):
+        return object()
+
+    @genreg.hookimpl
+    def genreg_register_datasets(register):
+        register("toy-blobs", blobs, tags=("points",), summary="two blobs, no mode centres")
+
+    @genreg.hookimpl
+    def genreg_register_metrics(register):
+        register("toy-spread", spread_ratio, applies_to={"kind": "gan", "shape": "points", "data": "toy-*"})
+        register("toy-denoise", mse_only, applies_to={"kind": ["denoiser"]})
+        register("toy-needs", needs_more, applies_to={"shape": "points"})
+        register("toy-broken", broken, applies_to={"data": ["toy-blobs"]})
+        register("toy-object", not_a_number, applies_to={"kind": "gan"})
+        register("toy-library", spread_ratio)  # no applies_to: not run by genreg eval
+"""

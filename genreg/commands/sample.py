@@ -21,7 +21,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..errors import UsageError
-    from ..evaluate import eval_dataset, generate, load_run, save_samples
+    from ..eval import eval_dataset, generate, load_run, save_samples
 
     if args.n < 1:
         raise UsageError(f"--n must be >= 1, got {args.n}")

@@ -49,6 +49,7 @@ from ..provenance import note_provenance, provenance
 from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callbacks, load_spec
+from .loggers import make_loggers
 from .data import BatchStream, build_dataset
 from .guard import Guard, NonFiniteError
 
@@ -447,6 +448,7 @@ def train(model: Optional[str] = None, *, config: Optional[str | Path] = None,
         raise UsageError(f"run directory {str(run_dir)!r} already has checkpoints: resume it with "
                          f"--resume {run_dir} or choose another --out")
     hooks = Callbacks()
+    hooks.extend(make_loggers(cfg.train.loggers))
     for spec in cfg.train.callbacks:
         hooks.add(load_spec(spec))
     if isinstance(callbacks, (list, tuple)):
