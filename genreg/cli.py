@@ -17,7 +17,7 @@ import sys
 from ._version import __version__
 from .errors import GenregError
 
-COMMANDS = ("list", "plugins", "info", "data", "train", "eval", "plot", "sample", "bench", "new-plugin")
+COMMANDS = ("list", "plugins", "info", "data", "train", "eval", "plot", "sample", "reproduce", "bench", "new-plugin")
 
 
 def build_parser() -> argparse.ArgumentParser:
