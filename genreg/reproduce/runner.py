@@ -91,9 +91,12 @@ def run_training(run: PlannedRun, log: Callable[[str], None]) -> dict:
     if finished(run):
         log(f"{run.section}/{run.id}: reusing the finished run in {run.run_dir}")
         return record
+    resumable = run.run_dir.is_dir() and bool(ckpt.list_checkpoints(run.run_dir))
+    if run.run_dir.is_dir() and not resumable:  # stopped before its first checkpoint: start clean
+        shutil.rmtree(run.run_dir)
     record["machine"] = machine(run.device)
     _write_record(run.run_dir, record)
-    if ckpt.list_checkpoints(run.run_dir):
+    if resumable:
         log(f"{run.section}/{run.id}: resuming the unfinished run in {run.run_dir}")
         result = train(overrides=run.overrides, resume=run.run_dir, quiet=True)
     else:

@@ -154,14 +154,14 @@ def test_a_tiny_section_runs_end_to_end_and_a_second_invocation_reuses_it(tmp_pa
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # nothing trained or evaluated again
 
 
-@pytest.mark.parametrize("how", ["killed", "sigterm"])
+@pytest.mark.parametrize("how", ["killed", "sigterm", "killed-before-a-checkpoint"])
 def test_a_stopped_run_continues_where_it_stopped(tmp_path, sections, monkeypatch, how):
     import genreg.train.loop as loop
 
     original = loop.train
     calls = []
 
-    def stop_at_step_2(*args, **kwargs):
+    def stop_early(*args, **kwargs):
         calls.append(kwargs.get("resume"))
 
         def on_checkpoint(run, step, path):
@@ -170,21 +170,29 @@ def test_a_stopped_run_continues_where_it_stopped(tmp_path, sections, monkeypatc
                     raise RuntimeError("simulated kill")
                 os.kill(os.getpid(), signal.SIGTERM)  # the loop stops after this step, summary says so
 
-        return original(*args, callbacks={"checkpoint": on_checkpoint}, **kwargs)
+        def on_step_end(run, step, metrics):
+            if step == 1 and len(calls) == 1:
+                raise RuntimeError("simulated kill before the first checkpoint")
 
-    monkeypatch.setattr(loop, "train", stop_at_step_2)
-    with pytest.raises(RuntimeError if how == "killed" else Interrupted):
+        hooks = {"step_end": on_step_end} if how == "killed-before-a-checkpoint" else {"checkpoint": on_checkpoint}
+        return original(*args, callbacks=hooks, **kwargs)
+
+    monkeypatch.setattr(loop, "train", stop_early)
+    with pytest.raises(Interrupted if how == "sigterm" else RuntimeError):
         _run(tmp_path)
     run_dir = tmp_path / "out/runs/tiny/dae"
     summary = run_dir / "summary.json"
-    assert not summary.exists() if how == "killed" else json.loads(summary.read_text())["interrupted"] == "SIGTERM"
+    assert not summary.exists() if how != "sigterm" else json.loads(summary.read_text())["interrupted"] == "SIGTERM"
     assert (tmp_path / "out/report.md").is_file()  # the report so far
     report, lines = _run(tmp_path)
-    assert any(line.startswith("tiny/dae: resuming") for line in lines), lines
-    assert calls[1] == run_dir  # resumed from its own directory, not restarted
+    if how == "killed-before-a-checkpoint":  # nothing to resume from: trained afresh, in the same place
+        assert any(line.startswith("tiny/dae: training:") for line in lines) and calls[1] is None
+    else:
+        assert any(line.startswith("tiny/dae: resuming") for line in lines), lines
+        assert calls[1] == run_dir  # resumed from its own directory, not restarted
     assert json.loads(summary.read_text())["step"] == 3
     steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    assert steps == [1, 2, 3]  # one history: the first two steps were kept, not retrained
+    assert steps == [1, 2, 3]  # one history: kept steps are not retrained, a restart leaves no stale lines
     assert len(_figure_links(report.read_text())) == 2
 
 
