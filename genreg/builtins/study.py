@@ -33,7 +33,7 @@ DENOISING = {
              "genreg simulates its own traces, so the study's figures come from other data and are quoted "
              "for reference.",
     "runs": {kind: {"model": "dae1d", "overrides": {"data.noise": kind},
-                    "budgets": _budgets(1.25, 5, _SMOKE_DAE)} for kind in _NOISE},
+                    "budgets": _budgets(1, 5, _SMOKE_DAE)} for kind in _NOISE},
     "evals": {**{kind: {"run": kind, "budgets": {"smoke": {"n": 64}}} for kind in _NOISE},
               **{f"{kind}-snr2-3": {"run": kind, "data": {"snr": [2, 3]}, "budgets": {"smoke": {"n": 64}}}
                  for kind in _NOISE}},
@@ -129,7 +129,7 @@ WGAN_GALAXIES = {
     "intro": "32x32 on CPU (64x64 with the full budget on a GPU). The Fréchet distance is computed in the feature "
              "space of the evaluation's classifier; real training against real test images is its floor.",
     "runs": {m: {"model": m, "overrides": _GALAXIES_32,
-                 "budgets": _budgets(1.25, 10, _SMOKE_GALAXIES, {"data.size": 64, "train.max_minutes": 20})}
+                 "budgets": _budgets(1, 10, _SMOKE_GALAXIES, {"data.size": 64, "train.max_minutes": 20})}
              for m in _WGANS},
     "evals": {m: {"run": m, "budgets": {"smoke": {"n": 24}}} for m in _WGANS},
     "tables": [{"columns": _GALAXY_COLUMNS, "rows": [{"label": label, "eval": m} for m, label in _WGANS.items()]}],
