@@ -102,8 +102,9 @@ def __getattr__(name: str):
     # the helpers live in submodules; importing them here lazily keeps this package light
     import importlib
 
-    for module in ("images", "points", "traces", "curves"):
-        mod = importlib.import_module(f"{__name__}.{module}")
-        if hasattr(mod, name) and not name.startswith("_"):
-            return getattr(mod, name)
+    if name in __all__:
+        for module in ("images", "points", "traces", "curves"):
+            mod = importlib.import_module(f"{__name__}.{module}")
+            if hasattr(mod, name):
+                return getattr(mod, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -89,3 +89,35 @@ def test_unlabelled_images_get_the_classifier_free_frechet_distance(tmp_path, ca
     # an untrained generator's images are far from the real ones; real train vs test are close
     assert m["frechet_distance_pixels4"] > 3 * m["frechet_distance_pixels4_real_train_vs_test"] >= 0
     assert "classifier_test_accuracy" not in m
+
+
+class _FamilyMetrics:
+    """Metrics for the two reconstruction families, registered in-process."""
+
+    @genreg.hookimpl
+    def genreg_register_metrics(self, register):
+        register("toy-max-error", lambda recovered, true: float((recovered - true).abs().max()),
+                 applies_to={"kind": "denoiser", "shape": "traces"})
+        register("toy-recon-mean", lambda reconstructions, originals, meta: float(reconstructions.mean()),
+                 applies_to={"kind": "autoencoder", "data": "galaxies"})
+
+
+@pytest.mark.parametrize("model, overrides, name", [
+    ("dae1d", ["data.n=32", "train.batch_size=16"], "toy-max-error"),
+    ("vae", ["data.size=32", "data.n=16", "model.hidden=16", "train.batch_size=8"], "toy-recon-mean"),
+])
+def test_registered_metrics_reach_the_reconstruction_families(tmp_path, monkeypatch, model, overrides, name):
+    from genreg.eval import evaluate
+
+    monkeypatch.setenv("GENREG_CACHE_DIR", str(tmp_path / "cache"))
+    manager = genreg.get_plugin_manager()
+    manager.register(_FamilyMetrics(), name="toy-family-metrics")
+    try:
+        run = genreg.train(model, overrides=[*overrides, "train.steps=2", "train.log_every=1", "train.sample_every=0",
+                                             "train.checkpoint_every=0", "train.device=cpu"],
+                           out=tmp_path / "run", quiet=True).run_dir
+        m = evaluate(run, tmp_path / "eval", n=12)
+    finally:
+        manager.unregister("toy-family-metrics")
+    assert list(m["metrics"]) == [name] and m["metrics"][name] > 0
+    assert "metrics_skipped" not in m and "metric_errors" not in m
