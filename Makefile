@@ -15,7 +15,7 @@ DEMO_OUT   ?= runs/demo
 
 SOURCES := setup.py pyproject.toml $(shell find csrc -type f 2>/dev/null)
 
-.PHONY: demo test test-slow bench install clean gpu-check
+.PHONY: demo test test-slow bench install clean gpu-check reproduce
 
 $(PY):
 	$(PYTHON) -m venv --system-site-packages $(VENV)
@@ -49,6 +49,14 @@ demo: $(STAMP)
 	$(VENV)/bin/genreg train mlp-gan --preset ring8 $(DEMO_TRAIN) --out $(DEMO_OUT)
 	$(VENV)/bin/genreg eval $(DEMO_OUT)
 	@echo "demo run: $(DEMO_OUT) (metrics.jsonl, samples/, checkpoints/, eval/)"
+
+# The reference study end to end (genreg reproduce): runs, eval.json files, figures and
+# $(REPRODUCE_OUT)/report.md. Rerunning continues where a stopped one left off.
+BUDGET        ?= quick
+REPRODUCE_OUT ?= reproduce-$(BUDGET)
+
+reproduce: $(STAMP)
+	$(VENV)/bin/genreg reproduce --budget $(BUDGET) --out $(REPRODUCE_OUT)
 
 test: $(PLUGIN_STAMP)
 	GENREG_EXPECT_EXT=$${GENREG_EXPECT_EXT-1} $(PY) -m pytest $(PYTEST_ARGS)

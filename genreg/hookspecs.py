@@ -96,3 +96,25 @@ def genreg_register_presets(register):
     overrides. Keys that name code to import (``train.callbacks``) are refused. Optional:
     plugins written before this hook existed need not implement it.
     """
+
+
+@hookspec
+def genreg_register_sections(register):
+    """Register sections of the report ``genreg reproduce`` writes (the reference study's
+    are built in; a plugin adds its own the same way).
+
+    A section is data, not code: its factory is a dict (or a callable / ``"module:attr"``
+    string returning one) declaring the runs to train (model, preset, overrides per
+    budget), their evaluations (``genreg eval`` options), the tables (eval.json keys per
+    column, targets per row) and the figures (eval figure names). See
+    :mod:`genreg.reproduce.plan` for the schema::
+
+        register("mygan", {"title": "mygan on ring8", "order": 90,
+                           "runs": {"ring8": {"model": "mygan", "preset": "mygan-ring8",
+                                              "budgets": {"quick": {"train.steps": 500}}}},
+                           "tables": [{"columns": [{"header": "modes", "key": "modes_covered"}],
+                                       "rows": [{"label": "mygan", "eval": "ring8"}]}],
+                           "figures": [{"eval": "ring8", "figure": "samples"}]})
+
+    Optional: plugins written before this hook existed need not implement it.
+    """

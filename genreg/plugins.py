@@ -49,6 +49,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("genreg.datasets", "genreg.builtins.datasets"),
     ("genreg.metrics", "genreg.builtins.metrics"),
     ("genreg.presets", "genreg.builtins.presets"),
+    ("genreg.study", "genreg.builtins.study"),
 )
 
 # hook name -> the kind of entry its ``register`` callable adds
@@ -59,6 +60,7 @@ HOOK_KINDS = {
     "genreg_register_datasets": "dataset",
     "genreg_register_metrics": "metric",
     "genreg_register_presets": "preset",
+    "genreg_register_sections": "section",
 }
 
 
@@ -238,7 +240,7 @@ class PluginManager:
         kind = HOOK_KINDS[hook]
 
         def register(name: str, factory, *, summary: str = "", tags=(), **extra) -> None:
-            if kind == "preset" and isinstance(factory, Mapping):
+            if kind in ("preset", "section") and isinstance(factory, Mapping):  # data, not code
                 from .presets import data_factory
 
                 factory = data_factory(name, factory)

@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable
 
 from .errors import DuplicateEntryError, EntryError, EntryParameterError, GenregError, UnknownEntryError, UsageError
 
-KINDS = ("model", "loss", "penalty", "dataset", "metric", "preset")
+KINDS = ("model", "loss", "penalty", "dataset", "metric", "preset", "section")
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 

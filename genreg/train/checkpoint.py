@@ -310,7 +310,6 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> StoredRun:
     from .. import config as config_mod
     from .. import get_entry
     from ..models.base import AdversarialModel
-
     from ..provenance import note_provenance
 
     where = find(path)
