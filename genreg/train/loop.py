@@ -44,7 +44,7 @@ from torch import Tensor
 
 from .. import config as config_mod
 from ..errors import UsageError
-from ..provenance import note_provenance, provenance
+from ..provenance import provenance
 from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callbacks, load_spec
@@ -56,6 +56,7 @@ from .layout import use_channels_last
 from .metrics_log import MetricsLog
 from .state import StopRequest, host_rng_state, restore_rng, seed_everything
 from .precision import Precision
+from .resolve import resolve_run  # noqa: F401  (public here too: genreg.train.loop.resolve_run)
 from .result import WALL_CLOCK_FIELDS, TrainResult, summary_line, write_summary
 from .trainer import trainer_class, trainer_kind
 from .update import Updater
@@ -335,40 +336,6 @@ class TrainingRun:
 
 def _default_run_dir(model: str) -> Path:
     return Path("runs") / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
-def resolve_run(model: Optional[str] = None, *, config: Optional[str | Path] = None,
-                overrides: Sequence[str] | Mapping[str, Any] = (), resume: Optional[str | Path] = None,
-                device: Optional[str] = None, trust_callbacks: bool = False,
-                preset: Optional[str] = None) -> tuple[config_mod.RunConfig, Optional[Path]]:
-    """The resolved config of a run (and its checkpoint when resuming), without training.
-
-    Callbacks stored in a resumed run's config are withheld (with a notice) unless named again
-    or ``trust_callbacks``: nothing read from a checkpoint imports code.
-    ``preset``: a preset entry's overrides, the first layer above the model's defaults."""
-    checkpoint_path, base = None, None
-    if preset is not None:
-        from ..presets import preset_layer
-
-        if resume is not None:
-            raise UsageError("--preset starts a new run; a resumed run keeps its stored config")
-        base = preset_layer(preset, model)
-    if resume is not None:
-        checkpoint_path = ckpt.find(resume)
-        _, state = ckpt.load(checkpoint_path)
-        note_provenance(state, checkpoint_path)
-        base = state.get("config")
-        if not isinstance(base, dict):
-            raise ckpt.CheckpointError(f"checkpoint {str(checkpoint_path)!r} has no stored config")
-    if device is not None:
-        if isinstance(overrides, Mapping):
-            overrides = {**overrides, "train.device": device}
-        else:
-            overrides = [*overrides, f"train.device={device}"]
-    cfg = config_mod.resolve(model, config_file=config, overrides=overrides, base=base,
-                             trust_base_code=trust_callbacks)
-    config_mod.print_withheld_notice(cfg)
-    return cfg, checkpoint_path
 
 
 def train(model: Optional[str] = None, *, config: Optional[str | Path] = None,
