@@ -10,6 +10,7 @@
 // differentiated any number of times (grad_penalty's backward op has autograd too).
 #include <ATen/ATen.h>
 #include <ATen/core/dispatch/Dispatcher.h>
+#include <c10/util/accumulate.h>
 #include <torch/autograd.h>
 #include <torch/library.h>
 
@@ -78,7 +79,10 @@ at::Tensor per_sample_view(const at::Tensor& values, const at::Tensor& like) {
   return values.reshape(shape);
 }
 
-at::Tensor per_sample_sum(const at::Tensor& x) { return x.reshape({x.size(0), -1}).sum(1); }
+// The sample size spelled out: reshape({B, -1}) is ambiguous for an empty tensor.
+at::Tensor per_sample_sum(const at::Tensor& x) {
+  return x.reshape({x.size(0), c10::multiply_integers(x.sizes().slice(1))}).sum(1);
+}
 
 void save_penalty_args(AutogradContext* ctx, c10::string_view mode, double center, double p) {
   ctx->saved_data["mode"] = std::string(mode);

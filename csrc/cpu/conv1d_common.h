@@ -99,6 +99,7 @@ auto copy_rows(const T* x, int64_t channels, int64_t len, int64_t pad, int64_t r
 template <typename T, typename Fill>
 void run_forward(const Layer& l, const T* weight, const T* bias, Store store, T negative_slope, T* y, uint8_t* code,
                  Fill fill) {
+  if (l.batch == 0 || l.out_channels == 0) return;  // nothing to compute (and no division by 0 below)
   const int64_t threads = at::get_num_threads();
   int64_t per_group = l.out_channels;
   if (l.batch < 2 * threads)
@@ -137,6 +138,7 @@ std::pair<at::Tensor, at::Tensor> run_backward(const Layer& l, const T* grad_out
   // per-thread partial sums of the weight and bias gradients
   auto grad_w_parts = at::zeros({threads, cout, cin, kernel}, options);
   auto grad_b_parts = at::zeros({threads, cout}, options.dtype(at::kDouble));
+  if (l.batch == 0) return {grad_w_parts.sum(0), grad_b_parts.sum(0)};  // an empty batch: zero gradients
   T* gw_parts = grad_w_parts.template data_ptr<T>();
   double* gb_parts = grad_b_parts.data_ptr<double>();
   // Samples per weight-gradient pass: their input and gz rows (up to 512 KiB) stay in

@@ -168,6 +168,9 @@ def _check_conv1d_args(op: str, x: Tensor, weight: Tensor, bias: Tensor | None, 
         raise ValueError(f"{op}: x must be (batch, channels, length), got shape {tuple(x.shape)}")
     if weight.dim() != 3 or weight.shape[1] != x.shape[1]:
         raise ValueError(f"{op}: weight must be (out_channels, {x.shape[1]}, kernel), got shape {tuple(weight.shape)}")
+    if x.shape[1] < 1 or weight.shape[0] < 1:
+        raise ValueError(f"{op}: needs at least one input channel and one output channel, got x of shape "
+                         f"{tuple(x.shape)} and weight of shape {tuple(weight.shape)}")
     if weight.shape[2] % 2 == 0:
         raise ValueError(f"{op}: kernel size must be odd for 'same' padding, got {weight.shape[2]}")
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
@@ -221,6 +224,8 @@ def conv1d_block(x: Tensor, weight: Tensor, bias: Tensor | None = None, activati
         raise TypeError(f"{op}: pool must be a bool (True: max-pool 2), got {pool!r}")
     if pool and x.shape[2] < 2:
         raise ValueError(f"{op}: max-pool 2 needs length >= 2, got {x.shape[2]}")
+    if x.shape[2] < 1:
+        raise ValueError(f"{op}: x must have length >= 1, got {x.shape[2]}")
     pays_off = (_conv1d_cuda_fused_pays_off if x.device.type == "cuda" else _conv1d_fused_pays_off)(x, weight)
     if _conv1d_backend(op, "conv1d_block_forward", x, weight, pays_off) == "fused":
         return torch.ops.genreg.conv1d_block_forward(x, weight, bias, activation, float(negative_slope), pool)[0]
