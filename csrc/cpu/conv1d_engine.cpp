@@ -110,21 +110,22 @@ void forward(const ForwardArgs<float>& a) { GENREG_DISPATCH(forward(a)) }
 void forward(const ForwardArgs<double>& a) { GENREG_DISPATCH(forward(a)) }
 void weight_grad(const WeightGradArgs<float>& a) { GENREG_DISPATCH(weight_grad(a)) }
 void weight_grad(const WeightGradArgs<double>& a) { GENREG_DISPATCH(weight_grad(a)) }
-float grad_at_z(const float* grad_out, const uint8_t* code, int64_t n, bool pool, float negative_slope, float* gz) {
-  GENREG_DISPATCH(grad_at_z(grad_out, code, n, pool, negative_slope, gz))
+float grad_at_z(const float* grad_out, const uint8_t* code, int64_t n, bool pool, float negative_slope, bool relu,
+                float* gz) {
+  GENREG_DISPATCH(grad_at_z(grad_out, code, n, pool, negative_slope, relu, gz))
 }
-double grad_at_z(const double* grad_out, const uint8_t* code, int64_t n, bool pool, double negative_slope,
+double grad_at_z(const double* grad_out, const uint8_t* code, int64_t n, bool pool, double negative_slope, bool relu,
                  double* gz) {
-  GENREG_DISPATCH(grad_at_z(grad_out, code, n, pool, negative_slope, gz))
+  GENREG_DISPATCH(grad_at_z(grad_out, code, n, pool, negative_slope, relu, gz))
 }
 
-float grad_at_z_unpool(const float* grad_out, const uint8_t* code, int64_t n, float negative_slope, float* gz_even,
-                       float* gz_odd) {
-  GENREG_DISPATCH(grad_at_z_unpool(grad_out, code, n, negative_slope, gz_even, gz_odd))
+float grad_at_z_unpool(const float* grad_out, const uint8_t* code, int64_t n, float negative_slope, bool relu,
+                       float* gz_even, float* gz_odd) {
+  GENREG_DISPATCH(grad_at_z_unpool(grad_out, code, n, negative_slope, relu, gz_even, gz_odd))
 }
-double grad_at_z_unpool(const double* grad_out, const uint8_t* code, int64_t n, double negative_slope,
+double grad_at_z_unpool(const double* grad_out, const uint8_t* code, int64_t n, double negative_slope, bool relu,
                         double* gz_even, double* gz_odd) {
-  GENREG_DISPATCH(grad_at_z_unpool(grad_out, code, n, negative_slope, gz_even, gz_odd))
+  GENREG_DISPATCH(grad_at_z_unpool(grad_out, code, n, negative_slope, relu, gz_even, gz_odd))
 }
 
 const char* active_isa() {

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from ..errors import KernelError, UsageError
-from . import reference
+from . import _autocast, reference
 from ._loader import extension_state, has_kernel
 
 BACKENDS = ("auto", "fused", "reference")
@@ -98,7 +98,11 @@ def gp_interpolate(real: Tensor, fake: Tensor, eps: Tensor) -> Tensor:
 
     ``real`` and ``fake`` of any rank >= 1 with the batch first; ``eps`` has one value per
     sample (shape ``(B,)`` or ``(B, 1, ..., 1)``). Differentiable in all three inputs.
+    Under ``torch.autocast`` the three are promoted to their widest dtype (see
+    :mod:`genreg.kernels._autocast`).
     """
+    if isinstance(real, Tensor):
+        real, fake, eps = _autocast.promote(real.device.type, real, fake, eps)
     _check_per_sample("gp_interpolate", real, {"fake": fake}, {"eps": eps})
     if resolve("gp_interpolate", real.device.type) == "fused":
         return torch.ops.genreg.gp_interpolate(real, fake, eps.reshape(real.shape[0]))
@@ -113,8 +117,11 @@ def grad_penalty(grads: Tensor, mode: str = "gp", center: float = 1.0, p: float 
 
     Differentiable any number of times. Where a sample's gradient is all zeros its
     penalty's gradient is 0 (never NaN), on both paths for ``gp`` and, for ``div``,
-    on the fused path (the reference gives NaN there when p < 2).
+    on the fused path (the reference gives NaN there when p < 2). Under CUDA autocast
+    the penalty is computed in float32 (see :mod:`genreg.kernels._autocast`).
     """
+    if isinstance(grads, Tensor):
+        grads = _autocast.penalty_input(grads.device.type, grads)
     _check_per_sample("grad_penalty", grads, {}, {})
     if mode not in reference.GRAD_PENALTY_MODES:
         raise ValueError(f"grad_penalty: unknown mode {mode!r}; modes are {', '.join(reference.GRAD_PENALTY_MODES)}")
@@ -219,6 +226,8 @@ def conv1d_block(x: Tensor, weight: Tensor, bias: Tensor | None = None, activati
     (``CONV1D_CUDA_FUSED_MAX_TAPS``, provisional until measured on a GPU), cuDNN otherwise.
     """
     op = "conv1d_block"
+    if isinstance(x, Tensor):
+        x, weight, bias = _autocast.lower_precision(x.device.type, x, weight, bias)
     _check_conv1d_args(op, x, weight, bias, activation)
     if not isinstance(pool, bool):
         raise TypeError(f"{op}: pool must be a bool (True: max-pool 2), got {pool!r}")
@@ -243,6 +252,8 @@ def upconv1d_block(x: Tensor, weight: Tensor, bias: Tensor | None, size: int, ac
     ``_conv1d_fused_pays_off``).
     """
     op = "upconv1d_block"
+    if isinstance(x, Tensor):
+        x, weight, bias = _autocast.lower_precision(x.device.type, x, weight, bias)
     _check_conv1d_args(op, x, weight, bias, activation)
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ValueError(f"{op}: size must be an int >= 1, got {size!r}")

@@ -105,15 +105,21 @@ def _negative_side_slope(activation, negative_slope):
     return {"relu": 0.0, "leaky_relu": negative_slope}.get(activation, 1.0)
 
 
-def _slopes(code, activation, negative_slope, dtype):
+def _times_slope(t, code, activation, negative_slope):
+    """t times the activation's slope at z (1 where the code says z > 0); relu selects 0
+    there instead of multiplying, so an infinite t gives 0, as torch's relu backward."""
     positive = (code & 2) != 0
-    return torch.where(positive, torch.ones((), dtype=dtype, device=code.device),
-                       torch.full((), _negative_side_slope(activation, negative_slope), dtype=dtype, device=code.device))
+    if activation == "relu":
+        return torch.where(positive, t, torch.zeros((), dtype=t.dtype, device=t.device))
+    slope = torch.where(positive, torch.ones((), dtype=t.dtype, device=code.device),
+                        torch.full((), _negative_side_slope(activation, negative_slope), dtype=t.dtype,
+                                   device=code.device))
+    return t * slope
 
 
 def _grad_at_z(grad_out, code, length, activation, negative_slope, pool):
     """The gradient at the pre-activation z (B, C, L) from that at the output, in torch ops."""
-    g = grad_out * _slopes(code, activation, negative_slope, grad_out.dtype)
+    g = _times_slope(grad_out, code, activation, negative_slope)
     if not pool:
         return g
     second = (code & 1).to(torch.bool)
@@ -129,7 +135,7 @@ def _grad_at_out(grad_z, code, activation, negative_slope, pool):
         out_len = code.shape[2]
         pairs = grad_z[..., : 2 * out_len].reshape(code.shape[0], code.shape[1], out_len, 2)
         grad_z = pairs.gather(-1, (code & 1).long().unsqueeze(-1)).squeeze(-1)
-    return grad_z * _slopes(code, activation, negative_slope, grad_z.dtype)
+    return _times_slope(grad_z, code, activation, negative_slope)
 
 
 def _conv1d_block_backward_setup(ctx, inputs, output):
@@ -226,8 +232,7 @@ def _upconv1d_block_backward_backward(ctx, up_x, up_w, up_b):
     pad = weight.shape[2] // 2
     src = _nearest_sources(x.shape[2], size, x)
     upsample = lambda t: t.index_select(2, src)
-    slopes = _slopes(code, activation, negative_slope, grad_out.dtype)
-    gz = grad_out * slopes
+    gz = _times_slope(grad_out, code, activation, negative_slope)
     d_grad_out = d_x = d_w = None
     if ctx.needs_input_grad[0]:
         terms = []
@@ -238,7 +243,7 @@ def _upconv1d_block_backward_backward(ctx, up_x, up_w, up_b):
         if has_bias and up_b is not None:
             terms.append(up_b.reshape(1, -1, 1).expand(x.shape[0], -1, size))
         if terms:
-            d_grad_out = sum(terms[1:], terms[0]) * slopes
+            d_grad_out = _times_slope(sum(terms[1:], terms[0]), code, activation, negative_slope)
     if ctx.needs_input_grad[1] and up_w is not None:
         d_u = F.conv_transpose1d(gz, up_w, padding=pad)
         d_x = x.new_zeros(x.shape).index_add(2, src, d_u)
