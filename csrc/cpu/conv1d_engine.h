@@ -6,8 +6,8 @@
 //   0 <= i - kernel/2 < L and 0 elsewhere, and is padded_row_length(L, kernel) long.
 //
 // Each loop is built for AVX-512, AVX2+FMA and plain x86-64 (SSE2) and picked once
-// at load time from what the CPU supports (GENREG_CPU_ISA=avx2|baseline picks a
-// narrower one, for tests and comparisons).
+// from what the CPU supports by isa.h's mechanism (GENREG_CPU_ISA=avx2|baseline picks
+// a narrower one, for tests and comparisons).
 #pragma once
 #include <cstdint>
 
@@ -88,9 +88,6 @@ float grad_at_z_unpool(const float* grad_out, const uint8_t* code, int64_t n, fl
                        float* gz_even, float* gz_odd);
 double grad_at_z_unpool(const double* grad_out, const uint8_t* code, int64_t n, double negative_slope, bool relu,
                         double* gz_even, double* gz_odd);
-
-// "avx512", "avx2" or "baseline": the loops this process uses.
-const char* active_isa();
 
 }  // namespace conv1d
 }  // namespace genreg

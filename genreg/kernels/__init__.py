@@ -130,7 +130,7 @@ def grad_penalty(grads: Tensor, mode: str = "gp", center: float = 1.0, p: float 
     if mode == "div" and p <= 0:
         raise ValueError(f"grad_penalty: mode div needs p > 0, got p={p}")
     if resolve("grad_penalty", grads.device.type) == "fused":
-        return torch.ops.genreg.grad_penalty(grads, mode, float(center), float(p))
+        return torch.ops.genreg.grad_penalty_forward(grads, mode, float(center), float(p))[0]
     return reference.grad_penalty(grads, mode, center, p)
 
 
