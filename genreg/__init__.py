@@ -13,6 +13,11 @@ from .errors import GenregError, UnknownEntryError, UsageError
 from .hookspecs import hookimpl
 from .registry import KINDS, Entry
 
+# The training package, imported before the function ``train`` below is bound: Python
+# binds a package to its parent's attribute when it is first imported, so importing it
+# first (cheap: no torch) keeps ``genreg.train`` the function.
+from . import train as _train_package  # noqa: E402,F401
+
 __all__ = [
     "__version__",
     "HOOK_API_VERSION",
@@ -27,8 +32,9 @@ __all__ = [
     "list_entries",
     "get_entry",
     "create",
-    # lazily imported (they need torch):
     "train",
+    "load",
+    # lazily imported (they need torch):
     "Encoder",
     "Decoder",
     "Generator",
@@ -36,8 +42,7 @@ __all__ = [
 ]
 
 _LAZY = {name: "genreg.interfaces" for name in ("Encoder", "Decoder", "Generator", "Critic")}
-# ``genreg.train(...)``: the genreg.train package is callable (see genreg/train/__init__.py)
-_LAZY_MODULES = {"train": "genreg.train"}
+_LAZY["load"] = "genreg.inference"  # genreg.load(RUN): a trained run, ready to call
 
 
 def get_plugin_manager():
@@ -67,13 +72,20 @@ def create(kind: str, name: str, **overrides: Any) -> Any:
     return get_registry().create(kind, name, **overrides)
 
 
+def train(model: str | None = None, *, config=None, overrides=(), out=None, resume=None, device=None,
+          quiet: bool = False, callbacks: Any = None, trust_callbacks: bool = False, preset: str | None = None):
+    """Train a registered model; the Python twin of ``genreg train``. Returns a
+    :class:`genreg.train.loop.TrainResult`. See :func:`genreg.train.loop.train` (every
+    keyword is passed on as it is)."""
+    from .train.loop import train as _train
+
+    return _train(model, config=config, overrides=overrides, out=out, resume=resume, device=device, quiet=quiet,
+                  callbacks=callbacks, trust_callbacks=trust_callbacks, preset=preset)
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)
-    if name in _LAZY_MODULES:
-        import importlib
-
-        return importlib.import_module(_LAZY_MODULES[name])
     raise AttributeError(f"module 'genreg' has no attribute {name!r}")

@@ -17,7 +17,8 @@ import sys
 from ._version import __version__
 from .errors import GenregError
 
-COMMANDS = ("list", "plugins", "info", "data", "train", "eval", "sample", "bench", "new-plugin")
+COMMANDS = ("list", "plugins", "info", "data", "train", "eval", "plot", "sample", "apply", "export", "bench",
+            "new-plugin")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,19 @@ class UnknownEntryError(UsageError, KeyError):
         return self.args[0] if self.args else ""
 
 
+class EntryParameterError(UsageError):
+    """A registry entry's factory rejected the parameters it was called with (exit code 2).
+
+    Raised by :meth:`genreg.registry.Entry.create` when the factory raises ``ValueError``
+    or ``TypeError``; plugin code should raise :class:`UsageError` itself with a message
+    naming the parameter and what is allowed.
+    """
+
+
+class EntryError(GenregError):
+    """A registry entry's factory cannot be imported or is not callable."""
+
+
 class DuplicateEntryError(GenregError):
     """Two plugins registered the same (kind, name)."""
 

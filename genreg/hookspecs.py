@@ -14,8 +14,12 @@ that is already bound to one kind of entry::
 ``tags``     free-form labels (``"gan"``, ``"1d"``, ``"conditional"``).
 ``extra``    metadata kept on the entry (for example ``config=`` a dataclass type).
 
+An entry whose (kind, name) another plugin already has is refused alone (the plugin's
+other entries stay): entries never replace or shadow another plugin's.
+
 A hook implementation may take fewer arguments than its spec, so new arguments can
-be added without breaking existing plugins.
+be added without breaking existing plugins; every hook is optional, so new hooks
+(``genreg_register_presets``) need no change to existing plugins.
 """
 
 import pluggy
@@ -68,5 +72,27 @@ def genreg_register_metrics(register):
     """Register evaluation metrics used by ``genreg eval``.
 
     A metric entry's factory is the metric function itself: ``create("metric", name,
-    **inputs)`` computes it.
+    **inputs)`` computes it. Registered with ``applies_to={"kind": ..., "shape": ...,
+    "data": ...}`` it is run by ``genreg eval`` on every matching run, with the keyword
+    arguments its signature names (see genreg.eval.registered for what each evaluation
+    provides); its value goes into eval.json under ``metrics``.
+    """
+
+
+@hookspec
+def genreg_register_presets(register):
+    """Register presets: named settings for ``genreg train MODEL --preset NAME``.
+
+    A preset is data, not code: its factory is a dict (or a callable / ``"module:attr"``
+    string returning one) of dotted ``key=value`` overrides in the grammar of the
+    command line, with Python values::
+
+        register("mygan-ring8", {"model": "mygan", "data": "ring8",
+                                 "model.latent_dim": 2, "opt.betas": [0.5, 0.9]},
+                 summary="mygan on 8 Gaussians")
+
+    ``"model"`` names the model the preset is for, ``"data"`` the data set; the values
+    are applied after the model's defaults and before the user's config file and
+    overrides. Keys that name code to import (``train.callbacks``) are refused. Optional:
+    plugins written before this hook existed need not implement it.
     """

@@ -40,6 +40,9 @@ class Decoder(nn.Module):
 class Generator(nn.Module):
     """``forward(z, y=None) -> x``: latents (and class labels, if conditional) to samples.
 
+    ``z`` float ``(B, latent_dim)``, ``y`` int64 ``(B,)`` in ``0 .. num_classes - 1`` or
+    ``None``; returns float ``(B, *output_shape)`` on ``z``'s device.
+
     ``latent_dim``   size of z; ``sample_latent`` draws standard-normal latents.
     ``output_shape`` shape of one sample.
     ``num_classes``  0 for an unconditional generator.
@@ -60,8 +63,14 @@ class Generator(nn.Module):
 
 
 class Critic(nn.Module):
-    """``forward(x, y=None) -> score`` of shape (batch,), or ``(score, class_logits)``
-    for an auxiliary-classifier critic (``num_classes > 0``).
+    """``forward(x, y=None) -> score``, or ``(score, class_logits)`` for an
+    auxiliary-classifier critic (``num_classes > 0``).
+
+    ``x`` float ``(B, *input_shape)``, ``y`` int64 ``(B,)`` or ``None``. ``score`` is float
+    ``(B,)``: one unbounded real per sample (a logit for the BCE loss, the critic value for
+    the Wasserstein loss), never passed through a sigmoid. ``class_logits`` is float
+    ``(B, num_classes)``. Penalties differentiate the score with respect to ``x``, so it
+    must depend on each sample alone (no BatchNorm with a gradient penalty).
 
     ``input_shape`` shape of one sample.
     """
@@ -74,5 +83,6 @@ class Critic(nn.Module):
 
 
 def critic_score(output: Union[Tensor, Tuple[Tensor, Tensor]]) -> Tensor:
-    """The real/fake score from a critic's output, whether or not it has class logits."""
+    """The score ``(B,)`` from a critic's output: the tensor itself, or the first item of a
+    ``(score, class_logits)`` pair."""
     return output[0] if isinstance(output, tuple) else output

@@ -48,7 +48,7 @@ def test_usage_errors_exit_2_with_one_line():
     out = genreg("list", "--kind", "modle")
     assert out.returncode == 2
     assert out.stderr.strip() == ("genreg: error: unknown kind 'modle' (did you mean 'model'?); "
-                                  "kinds are: model, loss, penalty, dataset, metric")
+                                  "kinds are: model, loss, penalty, dataset, metric, preset")
     assert genreg("no-such-command").returncode == 2
 
 

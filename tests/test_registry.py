@@ -3,7 +3,7 @@ import os
 import pytest
 
 import genreg
-from genreg.errors import DuplicateEntryError, UnknownEntryError, UsageError
+from genreg.errors import DuplicateEntryError, EntryError, UnknownEntryError, UsageError
 from genreg.registry import Entry, Registry
 
 
@@ -61,8 +61,11 @@ def test_create_passes_overrides_and_string_factories_import_lazily():
     reg.add(Entry("metric", "cwd", "os:getcwd", plugin="p"))
     assert reg.create("metric", "cwd") == os.getcwd()
     reg.add(Entry("metric", "broken", "os.path:not_there", plugin="p"))
-    with pytest.raises(AttributeError):
+    # a broken lazy import is one line naming the entry and its plugin; the cause is kept
+    with pytest.raises(EntryError, match=r"metric 'broken' \(plugin 'p'\): cannot load its factory "
+                       r"'os.path:not_there': AttributeError") as info:
         reg.create("metric", "broken")
+    assert isinstance(info.value.__cause__, AttributeError)
 
 
 def test_builtin_entries_come_from_builtin_plugins():

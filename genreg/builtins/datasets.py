@@ -11,7 +11,9 @@ from ..hookspecs import hookimpl
 def genreg_register_datasets(register):
     register("radio", "genreg.data.radio:radio", tags=("traces", "1d", "denoising", "simulated"),
              summary="simulated cosmic-ray radio traces (noisy, clean), 500 samples at 180 MHz")
-    register("galaxies", "genreg.data.galaxies:galaxies", tags=("images", "conditional", "simulated"),
+    # rotation-invariant: a galaxy's class survives flips and turns (the eval classifier augments with them)
+    register("galaxies", "genreg.data.galaxies:galaxies",
+             tags=("images", "conditional", "simulated", "rotation-invariant"),
              summary="procedural RGB galaxies: barred spiral, elliptical, spiral (128x128)")
     register("ring8", "genreg.data.gaussians:ring8", tags=("points", "2d", "mode-collapse"),
              summary="8 Gaussian modes on a circle (radius 2, std 0.02)")

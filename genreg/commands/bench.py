@@ -1,4 +1,4 @@
-"""genreg bench [--quick] [--json]"""
+"""genreg bench [--quick] [--json] [--train-overhead [MODEL ...]]"""
 
 from . import print_json
 
@@ -10,6 +10,9 @@ def add_parser(sub):
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile column (slow to compile)")
     p.add_argument("--threads", type=int, default=0, metavar="N",
                    help="CPU threads (default: torch's, one per core); 1 is steadier on a busy machine")
+    p.add_argument("--train-overhead", nargs="*", metavar="MODEL", default=None,
+                   help="instead: the training loop vs a hand-written loop on the same networks "
+                        "(default models: vae dae1d mlp-gan wgan-gp); target hand/trainer >= 0.97")
     return p
 
 
@@ -24,6 +27,17 @@ def run(args) -> int:
 
         torch.set_num_threads(args.threads)
 
+    if args.train_overhead is not None:
+        from ..train import overhead
+
+        models = args.train_overhead or list(overhead.MODELS)
+        unknown = [m for m in models if m not in overhead.MODELS]
+        if unknown:
+            raise UsageError(f"--train-overhead: no hand-written loop for {', '.join(unknown)}; "
+                             f"models: {', '.join(overhead.MODELS)}")
+        rows = overhead.report(quick=args.quick, models=models)
+        print_json(rows) if args.json else print(overhead.format_report(rows))
+        return 0
     report = run_benchmarks(quick=args.quick, compile=not args.no_compile)
     print_json(report) if args.json else print(format_table(report))
     return 0

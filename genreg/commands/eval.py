@@ -9,10 +9,12 @@ def add_parser(sub):
         "eval", help="evaluate a trained run on its test data (metrics JSON + PNG figures)",
         description="Rebuild RUN's model from its newest checkpoint (or a checkpoint directory) and score it on "
                     "the test split of its data set: denoisers get the study's accuracy next to the noisy-input "
-                    "baseline, accuracy vs SNR, spectra and example traces; VAEs reconstructions and a latent "
+                    "and classical (band-pass + notch) baselines, accuracy vs SNR, spectra and example traces; VAEs "
+                    "MSE against the mean image, active latent units, class agreement, reconstructions and a latent "
                     "interpolation; GANs sample grids, mode coverage (ring8, grid25), a Frechet distance in a "
-                    "small feature network trained on the data, and class fidelity (acGAN). Writes DIR/eval.json "
-                    "and DIR/*.png (DIR defaults to RUN/eval).")
+                    "small feature network trained on the data (its test accuracy reported beside), and class "
+                    "fidelity (acGAN); every registered metric that declares it applies; the loss curves of "
+                    "RUN/metrics.jsonl. Writes DIR/eval.json and DIR/*.png (DIR defaults to RUN/eval).")
     p.add_argument("run", metavar="RUN", help="run directory or checkpoint directory")
     p.add_argument("--out", "-o", metavar="DIR", help="where eval.json and the figures go (default RUN/eval)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON on stdout")
@@ -27,13 +29,24 @@ def add_parser(sub):
 def _summary(metrics: dict) -> str:
     kind = metrics.get("kind")
     head = f"{metrics['model']} step {metrics['step']}"
+    clf = (f" (classifier test accuracy {100 * metrics['classifier_test_accuracy']:.1f} %)"
+           if "classifier_test_accuracy" in metrics else "")
+    extra = "".join(f"; {name} {_short(value)}" for name, value in metrics.get("metrics", {}).items())
     if kind == "denoiser":
+        if "accuracy" not in metrics:
+            return f"{head}: MSE {metrics['mse']:.3g} (noisy input {metrics['mse_baseline']:.3g}){extra}"
         return (f"{head}: accuracy {100 * metrics['accuracy']:.1f} % (noisy-input baseline "
-                f"{100 * metrics['accuracy_baseline']:.1f} %) on {metrics['n_test']} test traces; "
-                f"MSE {metrics['mse']:.3g} (baseline {metrics['mse_baseline']:.3g})")
+                f"{100 * metrics['accuracy_baseline']:.1f} %, classical band-pass + notch "
+                f"{100 * metrics['accuracy_classical']:.1f} %) on {metrics['n_test']} test traces; "
+                f"MSE {metrics['mse']:.3g} (noisy input {metrics['mse_baseline']:.3g}, classical "
+                f"{metrics['mse_classical']:.3g}){extra}")
     if kind == "autoencoder":
-        kl = f", KL {metrics['kl']:.3g}" if "kl" in metrics else ""
-        return f"{head}: test MSE {metrics['mse']:.3g}{kl} on {metrics['n_test']} images"
+        text = f"{head}: test MSE {metrics['mse']:.3g} (mean image {metrics['mse_mean_image']:.3g})"
+        if "kl" in metrics:
+            text += f", KL {metrics['kl']:.3g}, {metrics['active_units']}/{metrics['latent_units']} active units"
+        if "class_agreement" in metrics:
+            text += f", class agreement {100 * metrics['class_agreement']:.1f} %{clf}"
+        return f"{text} on {metrics['n_test']} images{extra}"
     parts = [head + ":"]
     if "modes_covered" in metrics:
         parts.append(f"{metrics['modes_covered']}/{metrics['num_modes']} modes covered, "
@@ -41,22 +54,38 @@ def _summary(metrics: dict) -> str:
     if metrics.get("frechet_distance") is not None:
         parts.append(f"Frechet distance {metrics['frechet_distance']:.3g} (real train vs test: "
                      f"{metrics['frechet_distance_real_train_vs_test']:.3g})")
+    if metrics.get("frechet_distance_pixels4") is not None:
+        parts.append(f"Frechet distance of 4x4-pooled pixels {metrics['frechet_distance_pixels4']:.3g}")
+    if "modes_covered" not in metrics and metrics.get("frechet_distance_points") is not None:
+        parts.append(f"Frechet distance of the points {metrics['frechet_distance_points']:.3g} (real train vs "
+                     f"test: {metrics['frechet_distance_points_real_train_vs_test']:.3g})")
     if "class_fidelity" in metrics:
         parts.append(f"class fidelity {100 * metrics['class_fidelity']:.1f} %")
+    if clf:
+        parts.append(clf.strip())
     if "spectrum_relative_l2" in metrics:
         parts.append(f"mean-spectrum gap {metrics['spectrum_relative_l2']:.3g}")
-    return " ".join(parts)
+    return " ".join(parts) + extra
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def run(args) -> int:
     from ..data import parse_assignments
     from ..errors import UsageError
-    from ..evaluate import evaluate
+    from ..eval import evaluate
 
     if args.n is not None and args.n < 1:
         raise UsageError(f"--n must be >= 1, got {args.n}")
     overrides = parse_assignments(args.data)
     metrics = evaluate(args.run, args.out, n=args.n, seed=args.seed, data_overrides=overrides, device=args.device)
+    for name, error in metrics.get("metric_errors", {}).items():
+        print(f"genreg: warning: metric {name!r} failed: {error}", file=sys.stderr)
     if args.json:
         sys.stdout.write(json.dumps(metrics, indent=1) + "\n")
     else:

@@ -19,11 +19,16 @@ def run(args) -> int:
         return 0
     rows = []
     for r in records:
-        status = "disabled" if r.disabled else (f"ERROR {r.error}" if r.error else f"{len(r.entries)} entries")
-        rows.append([r.name, r.version, "builtin" if r.builtin else r.source, ",".join(r.hooks), status])
+        if r.disabled:
+            status = "disabled"
+        elif r.withdrawn:
+            status = f"ERROR {r.error}"
+        else:
+            status = f"{len(r.entries)} entries" + (f"; {r.error}" if r.error else "")
+        rows.append([r.display, r.version, "builtin" if r.builtin else r.source, ",".join(r.hooks), status])
     print_table(rows, ["PLUGIN", "VERSION", "SOURCE", "HOOKS", "STATUS"])
     if args.verbose:
         for r in records:
             if r.traceback:
-                print(f"\n--- {r.name} ---\n{r.traceback}", end="")
+                print(f"\n--- {r.display} ---\n{r.traceback}", end="")
     return 0

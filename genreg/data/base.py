@@ -22,6 +22,17 @@ from ..errors import UsageError
 
 
 class ArrayDataset(Dataset):
+    """In-memory samples: ``ArrayDataset(x, *, target=None, y=None, class_names=(), name="data", meta=None)``.
+
+    ``x``            float ``(N, *sample_shape)``, one row per sample
+    ``target``       optional ``(N, ...)`` reconstruction target (a denoiser's clean traces)
+    ``y``            optional int64 labels ``(N,)``
+    ``class_names``  one name per class (else ``num_classes`` is ``max(y) + 1``)
+    ``name``         used in messages; ``meta`` a free dict (plots read e.g. mode centres)
+
+    Raises :class:`genreg.errors.UsageError` naming the data set on a wrong shape or dtype.
+    """
+
     def __init__(self, x: Tensor, *, target: Optional[Tensor] = None, y: Optional[Tensor] = None,
                  class_names: Sequence[str] = (), name: str = "data", meta: Optional[dict] = None) -> None:
         if not isinstance(x, Tensor) or x.dim() < 2:

@@ -249,7 +249,8 @@ def upconv1d_block(x: Tensor, weight: Tensor, bias: Tensor | None, size: int, ac
     ``x`` (B, C_in, L), ``weight`` (C_out, C_in, K) with K odd, ``bias`` (C_out,) or None,
     ``size`` >= 1; returns (B, C_out, size). Differentiable any number of times. With
     backend ``auto`` the fused CPU kernel runs for float32/float64 (see
-    ``_conv1d_fused_pays_off``).
+    ``_conv1d_fused_pays_off``); on CUDA the fused kernel (float32/64, float16, bfloat16)
+    runs by the same few-taps rule as conv1d_block's (``CONV1D_CUDA_FUSED_MAX_TAPS``).
     """
     op = "upconv1d_block"
     if isinstance(x, Tensor):
@@ -259,6 +260,7 @@ def upconv1d_block(x: Tensor, weight: Tensor, bias: Tensor | None, size: int, ac
         raise ValueError(f"{op}: size must be an int >= 1, got {size!r}")
     if x.shape[2] < 1:
         raise ValueError(f"{op}: x must have length >= 1, got {x.shape[2]}")
-    if _conv1d_backend(op, "upconv1d_block_forward", x, weight, _conv1d_fused_pays_off(x, weight)) == "fused":
+    pays_off = (_conv1d_cuda_fused_pays_off if x.device.type == "cuda" else _conv1d_fused_pays_off)(x, weight)
+    if _conv1d_backend(op, "upconv1d_block_forward", x, weight, pays_off) == "fused":
         return torch.ops.genreg.upconv1d_block_forward(x, weight, bias, size, activation, float(negative_slope))[0]
     return reference.upconv1d_block(x, weight, bias, size, activation, negative_slope)

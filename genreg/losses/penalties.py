@@ -2,6 +2,10 @@
 
 They differentiate the critic with ``create_graph=True`` so that the penalty's
 backward reaches the critic's parameters (second order through the critic).
+
+A penalty class sets ``per_sample = True`` when it treats each sample on its own (a
+gradient norm at per-sample points): with a BatchNorm critic the samples of a batch are
+coupled and such a penalty is wrong, so the GAN configs refuse that combination.
 """
 
 from __future__ import annotations
@@ -17,7 +21,13 @@ from ..interfaces import critic_score
 
 
 def critic_input_grad(critic, x: Tensor, labels: Optional[Tensor]) -> Tensor:
-    """d sum(critic(x)) / dx, keeping the graph for the penalty's backward."""
+    """The gradient of ``critic_score(critic(x, labels)).sum()`` with respect to ``x``.
+
+    ``x`` float ``(B, *input_shape)`` (detached here, so real samples, fakes or interpolates
+    can be passed as they are), ``labels`` int64 ``(B,)`` or ``None``. Returns a tensor of
+    ``x``'s shape and dtype, computed with ``create_graph=True`` so that a penalty built on
+    it backpropagates into the critic's parameters (second order through the critic).
+    """
     x = x.detach().requires_grad_(True)
     score = critic_score(critic(x, labels))
     (grad,) = torch.autograd.grad(score.sum(), x, create_graph=True)
@@ -26,6 +36,7 @@ def critic_input_grad(critic, x: Tensor, labels: Optional[Tensor]) -> Tensor:
 
 class NoPenalty:
     name = "none"
+    per_sample = False
 
     def __call__(self, critic, real: Tensor, fake: Tensor, labels: Optional[Tensor] = None) -> Tensor:
         return real.new_zeros(())
@@ -39,6 +50,7 @@ class GradientPenalty:
     per-sample random interpolates x_hat = eps*real + (1-eps)*fake, eps ~ U(0, 1)."""
 
     name = "gp"
+    per_sample = True
 
     def __init__(self, weight: float = 10.0, center: float = 1.0) -> None:
         if weight < 0:
@@ -65,6 +77,7 @@ class DivergencePenalty:
     """
 
     name = "div"
+    per_sample = True
 
     def __init__(self, k: float = 2.0, p: float = 6.0, at: str = "real+fake") -> None:
         if at not in ("real+fake", "interpolates"):

@@ -10,7 +10,7 @@ the eigenvalues of the symmetric PSD matrix S1^1/2 S2 S1^1/2), clipping the tiny
 eigenvalues rounding produces; no scipy and no non-symmetric matrix square root.
 
 The feature space is not a downloaded Inception network: :class:`FeatureNet` is a small
-CNN (four stride-2 conv layers, global average pooling, 64 features, linear classifier),
+CNN (three conv-BatchNorm-pool stages, global average pooling, 64 features, linear classifier),
 trained by :func:`train_feature_net` on genreg's own labelled data (the galaxies' three
 classes) for a few epochs from a fixed seed, so the distance is reproducible from the
 data, the seed and this file. Its classifier head also gives :func:`class_fidelity`.
@@ -69,25 +69,38 @@ def frechet_distance(features1, features2) -> float:
 
 class FeatureNet(nn.Module):
     """Small CNN for (C, H, W) images of any size >= 16: ``features(x)`` -> (B, feature_dim),
-    ``forward(x)`` -> class logits (B, num_classes)."""
+    ``forward(x)`` -> class logits (B, num_classes).
 
-    def __init__(self, channels: int = 3, num_classes: int = 3, width: int = 16, feature_dim: int = 64) -> None:
+    Three conv-BatchNorm-ReLU-maxpool stages (widths w, 2w, 4w), a conv to ``feature_dim``
+    channels, global average pooling, a linear head. ``input_size``: images are first
+    average-pooled to at most this side (keeps the cost independent of the image size)."""
+
+    def __init__(self, channels: int = 3, num_classes: int = 3, width: int = 16, feature_dim: int = 64,
+                 input_size: Optional[int] = None) -> None:
         super().__init__()
         self.num_classes = num_classes
+        self.input_size = input_size
+
+        def stage(i, o):
+            return [nn.Conv2d(i, o, 3, 1, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU(), nn.MaxPool2d(2)]
+
         w = width
         self.body = nn.Sequential(
-            nn.Conv2d(channels, w, 3, 2, 1), nn.ReLU(),
-            nn.Conv2d(w, 2 * w, 3, 2, 1), nn.ReLU(),
-            nn.Conv2d(2 * w, 4 * w, 3, 2, 1), nn.ReLU(),
-            nn.Conv2d(4 * w, feature_dim, 3, 2, 1), nn.ReLU(),
+            *stage(channels, w), *stage(w, 2 * w), *stage(2 * w, 4 * w),
+            nn.Conv2d(4 * w, feature_dim, 3, 1, 1), nn.ReLU(),
             nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.head = nn.Linear(feature_dim, num_classes)
 
+    def _resize(self, x: torch.Tensor) -> torch.Tensor:
+        if self.input_size and max(x.shape[-2:]) > self.input_size:
+            x = nn.functional.adaptive_avg_pool2d(x, self.input_size)
+        return x
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
+        return self.body(self._resize(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x))
+        return self.head(self.features(x))
 
 
 def _check_images(images, labels, num_classes: Optional[int]):
@@ -109,11 +122,13 @@ def _check_images(images, labels, num_classes: Optional[int]):
 
 def train_feature_net(images, labels, num_classes: int = 3, epochs: int = 3, batch_size: int = 64,
                       lr: float = 1e-3, seed: int = 0, width: int = 16, feature_dim: int = 64,
-                      device=None):
+                      device=None, augment: bool = False, input_size: Optional[int] = None):
     """Train a :class:`FeatureNet` classifier on labelled images and return it in eval mode.
 
-    Deterministic for a given seed (initialisation and batch order come from generators
-    seeded here; the global RNG state is left as it was). Adam, cross-entropy.
+    Deterministic for a given seed (initialisation, batch order and augmentation come from
+    generators seeded here; the global RNG state is left as it was). Adam with a cosine
+    decay of the learning rate to zero, cross-entropy. ``augment``: random flips and
+    quarter turns per batch (for classes that do not change under them, e.g. galaxies).
     """
     x, y = _check_images(images, labels, num_classes)
     if epochs < 1 or batch_size < 1:
@@ -121,17 +136,25 @@ def train_feature_net(images, labels, num_classes: int = 3, epochs: int = 3, bat
     device = torch.device(device or "cpu")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net = FeatureNet(x.shape[1], num_classes, width, feature_dim).to(device)
+        net = FeatureNet(x.shape[1], num_classes, width, feature_dim, input_size).to(device)
     order_rng = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
+    total = epochs * -(-x.shape[0] // batch_size)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 0.5 * (1 + np.cos(np.pi * min(k, total) / total)))
+    square = x.shape[-1] == x.shape[-2]
     net.train()
     for _ in range(epochs):
         for idx in torch.randperm(x.shape[0], generator=order_rng).split(batch_size):
             xb, yb = x[idx].to(device), y[idx].to(device)
+            if augment:
+                flip, turns = torch.randint(0, 2, (1,), generator=order_rng), torch.randint(0, 4, (1,), generator=order_rng)
+                xb = xb.flip(-1) if int(flip) else xb
+                xb = torch.rot90(xb, int(turns), (-2, -1)) if square else xb
             loss = torch.nn.functional.cross_entropy(net(xb), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            sched.step()
     return net.eval()
 
 

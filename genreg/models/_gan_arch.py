@@ -26,6 +26,8 @@ from ..errors import UsageError
 from .base import AdversarialConfig, describe_shape
 
 ARCHS = ("dcgan", "trace1d", "mlp2d")
+CRITIC_NORM = {"dcgan": "norm_d", "trace1d": "norm_d", "mlp2d": "mlp_norm"}  # the field setting the critic's norm
+ARCH_BY_TAG = {"points": "mlp2d", "traces": "trace1d", "images": "dcgan"}  # data-set tags -> the family auto picks
 FALLBACK = {"image_size": 64, "channels": 3, "length": 500, "dim": 2}
 LATENT = {"dcgan": 100, "trace1d": 100, "mlp2d": 8}
 
@@ -66,6 +68,50 @@ class GANArchConfig(AdversarialConfig):
                 raise UsageError(f"model.{key} must be >= 0, got {getattr(self, key)}")
         if not self.trace_channels or any(c < 1 for c in self.trace_channels):
             raise UsageError(f"model.trace_channels must be positive integers, got {list(self.trace_channels)}")
+        if self.arch != "auto":
+            self._check_critic_norm(self.arch)
+
+    def check_run(self, run, *, per_process_batch: int, world_size: int = 1) -> None:
+        """Checks that need the rest of the run (called when the config is resolved)."""
+        archs = self._possible_archs(run.data.get("name"))
+        if "mlp2d" in archs and self.mlp_norm == "batch" and per_process_batch < 2:
+            # BatchNorm1d over (B, features) has one value per channel at B = 1: no batch statistics
+            over = f" over {world_size} processes" if world_size > 1 else ""
+            raise UsageError(f"model.mlp_norm=batch needs at least 2 samples per process, but train.batch_size="
+                             f"{run.train.batch_size} gives {per_process_batch}{over}: raise train.batch_size "
+                             "or set model.mlp_norm=layer or none")
+        if len(archs) == 1:
+            self._check_critic_norm(archs[0])
+
+    def _possible_archs(self, data_name) -> tuple[str, ...]:
+        """The family this config will build: the set arch, or the one auto picks for the data."""
+        if self.arch != "auto":
+            return (self.arch,)
+        from .. import get_registry
+        from ..data import split_spec
+
+        try:
+            tags = get_registry().get("dataset", split_spec(data_name)[0]).tags
+        except Exception:  # a data set resolve has not checked yet: any family
+            return ARCHS
+        found = [arch for tag, arch in ARCH_BY_TAG.items() if tag in tags]
+        return (found[0],) if len(found) == 1 else ARCHS
+
+    def _check_critic_norm(self, arch: str) -> None:
+        """A BatchNorm critic couples the samples of a batch: a per-sample penalty is then wrong."""
+        key = CRITIC_NORM[arch]
+        if getattr(self, key) != "batch":
+            return
+        from .. import get_registry
+
+        try:
+            per_sample = getattr(get_registry().get("penalty", self.penalty).load(), "per_sample", False)
+        except Exception:  # an unknown or broken penalty is reported by the caller
+            return
+        if per_sample:
+            raise UsageError(f"model.{key}=batch cannot be used with model.penalty={self.penalty}: a BatchNorm "
+                             "critic couples the samples of a batch, so the per-sample gradient penalty is wrong; "
+                             f"set model.{key}=layer (or none)")
 
     def fit_data(self, sample_shape: tuple[int, ...], num_classes: int = 0) -> "GANArchConfig":
         """This config with ``arch="auto"`` and 0-sizes resolved from one data sample's shape."""

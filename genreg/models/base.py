@@ -30,6 +30,14 @@ loop calls it with the data set's sample shape before building the model, so fie
 meaning "from the data" (a GAN's ``arch="auto"``, sizes left at 0) get concrete values;
 the returned, resolved config is the one the run stores.
 
+Optionally it has ``check_run(run, *, per_process_batch, world_size)``: called when the run
+configuration is resolved (before any data is built) to refuse combinations that cannot work
+across sections, with a one-line UsageError naming the key (e.g. BatchNorm with one sample per
+process). ``X_params`` tables next to a field ``X`` naming a loss or penalty are checked
+against that entry's signature at the same time. A field holding ``"module:attr"`` code specs
+is declared with ``field(..., metadata={"code": True})``: such values are never taken from a
+stored config (``--resume``) unless the user names them again.
+
 :func:`model_factory` turns ``build(config) -> model`` into such a factory (strict
 keyword checking, ``config_class`` attribute the CLI reads to type ``model.*`` keys).
 """

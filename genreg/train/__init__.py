@@ -1,24 +1,23 @@
-"""Training: one loop (loop.py) for the adversarial and reconstruction trainers.
+"""Training: one loop (:mod:`.loop`) for the trainers that fulfil :mod:`.trainer`'s contract.
 
-``genreg.train(MODEL, overrides=[...], out=..., resume=..., device=..., quiet=..., callbacks=...)``
-is :func:`genreg.train.loop.train`. ``genreg.train`` is this package, made callable: once
-a submodule such as ``genreg.train.loop`` is imported, Python binds the package to the
-attribute ``genreg.train``, so a plain function of that name could not survive.
+The public entry point is the function ``genreg.train(MODEL, overrides=[...], out=...,
+resume=..., device=..., quiet=..., callbacks=...)``, defined in ``genreg/__init__.py``
+(it calls :func:`genreg.train.loop.train`). This package is imported by ``genreg``
+before that function is bound, so importing its submodules later
+(``import genreg.train.loop``) never rebinds ``genreg.train``. Importing the package
+itself is cheap: torch is imported by its submodules only.
 """
 
 from __future__ import annotations
 
-import sys
-import types
+from typing import Any
 
-from .loop import TrainResult, train
-
-__all__ = ["train", "TrainResult"]
+__all__ = ["TrainResult"]
 
 
-class _CallablePackage(types.ModuleType):
-    def __call__(self, *args, **kwargs) -> TrainResult:
-        return train(*args, **kwargs)
+def __getattr__(name: str) -> Any:
+    if name in ("TrainResult", "train"):
+        from . import loop
 
-
-sys.modules[__name__].__class__ = _CallablePackage
+        return getattr(loop, name)
+    raise AttributeError(f"module 'genreg.train' has no attribute {name!r}")

@@ -5,9 +5,9 @@ Events and the keyword arguments each callable receives (always ``run``, the
 
 ``train_start``     run
 ``step_start``      run, step                  (step about to be computed, 1-based)
-``critic_step``     run, step, index, terms    (adversarial: after each critic update;
-                                                 terms: dict of 0-d loss tensors)
-``generator_step``  run, step, terms           (adversarial: after the generator update)
+``critic_step``     run, step, index, terms    (adversarial: one per critic update;
+                                                 terms: dict of 0-d detached loss tensors)
+``generator_step``  run, step, terms           (adversarial: the generator update)
 ``step_end``        run, step, metrics         (metrics: dict of 0-d tensors of this step)
 ``log``             run, step, record          (record: the dict written to metrics.jsonl)
 ``eval``            run, step, path            (a sample figure was written to path)
@@ -15,17 +15,19 @@ Events and the keyword arguments each callable receives (always ``run``, the
 ``exception``       run, step, error           (training stopped on an exception)
 ``train_end``       run, result
 
-Callables are called in registration order on the process of every rank; check
+The loop fires every event (trainers hold no callbacks); the events of a step's optimiser
+updates (``critic_step``, ``generator_step``) fire after the step, in update order, so a
+step can run as one CUDA graph. Callables are called in registration order on the process of every rank; check
 ``run.dist.is_main`` for rank-0-only work. Users pass them to ``genreg.train(...,
 callbacks=...)`` as a mapping ``{event: callable or [callables]}`` or as objects with
 ``on_<event>`` methods. Command-line runs (and plugins' users) name them in the config:
 ``train.callbacks=package.module:attr,...``; the attribute is such a mapping or object,
-or a class, which is instantiated without arguments.
+or a class, which is instantiated without arguments. Callbacks stored in a run's config are
+not loaded on ``--resume`` unless named again or allowed with ``--trust-callbacks``.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections import defaultdict
 from typing import Any, Callable, Iterable, Mapping
 
@@ -80,11 +82,7 @@ class Callbacks:
 
 def load_spec(spec: str) -> Any:
     """The callbacks named by ``"package.module:attr"`` (a class is instantiated)."""
-    module_name, _, attr = spec.partition(":")
-    try:
-        obj = importlib.import_module(module_name)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise UsageError(f"train.callbacks: cannot load {spec!r}: {' '.join(str(exc).split())}") from None
+    from ..config.grammar import import_spec
+
+    obj = import_spec(spec, "train.callbacks")
     return obj() if isinstance(obj, type) else obj

@@ -24,7 +24,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, Optional
 
 import torch
 from torch import Tensor
@@ -257,3 +257,82 @@ def load_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: dict[
         optimizer.load_state_dict({"state": state, "param_groups": groups})
     except (ValueError, KeyError, RuntimeError) as exc:
         raise CheckpointError(f"checkpoint {where}: optimiser {prefix} does not fit: {' '.join(str(exc).split())}") from None
+
+
+# ----------------------------------------------------------------------------- loading a run
+
+# Where the trainers store each network (see their ``state()``): adversarial runs under the
+# names of ``model.modules()`` ("generator", "critic") and, when kept, "ema" (the
+# generator's moving average); reconstruction runs under "model." + those names ("net",
+# or "encoder" and "decoder").
+EMA_PREFIX = "ema"
+RECONSTRUCTION_PREFIX = "model"
+
+
+class StoredRun(NamedTuple):
+    """A trained model rebuilt from a checkpoint by :func:`load_run`.
+
+    ``config``  the run's resolved config (genreg.config.RunConfig) as stored in the checkpoint
+    ``model``   the model entry's object (AdversarialModel or ReconstructionModel) with the
+                weights loaded, on ``device``, in eval mode
+    ``step``    the checkpoint's step
+    ``path``    the checkpoint directory read
+    ``ema``     the EMA copy of the generator (adversarial runs that kept one), else None
+    """
+
+    config: Any
+    model: Any
+    step: int
+    path: Path
+    ema: Optional[torch.nn.Module] = None
+
+
+def stored_config(where: Path, state: dict) -> dict:
+    """The config dict a checkpoint's state.json holds; CheckpointError when it has none."""
+    stored = state.get("config")
+    if not isinstance(stored, dict):
+        raise CheckpointError(f"checkpoint {str(where)!r} has no stored config")
+    return stored
+
+
+def load_run(path: str | Path, device: str | torch.device = "cpu") -> StoredRun:
+    """Rebuild the model of a run directory (its newest checkpoint) or a checkpoint directory.
+
+    The model is built from the registry entry and config stored in the checkpoint, and
+    its weights are loaded from safetensors (no code is unpickled or imported beyond the
+    registry entry the config names). Raises CheckpointError for a missing, corrupt or
+    foreign checkpoint or weights that do not fit the model, UsageError (via the registry
+    or config) for an entry that is no longer registered.
+    """
+    import copy
+    import dataclasses
+
+    from .. import config as config_mod
+    from .. import get_entry
+    from ..models.base import AdversarialModel
+
+    from ..provenance import note_provenance
+
+    where = find(path)
+    tensors, state = load(where)
+    note_provenance(state, where)  # a plugin the run needed that is missing or changed: one line
+    cfg = config_mod.resolve(None, base=stored_config(where, state))
+    model = get_entry("model", cfg.model_name).create(**{
+        f.name: getattr(cfg.model, f.name) for f in dataclasses.fields(cfg.model) if f.init})
+    label = repr(str(where))
+    ema = None
+    if isinstance(model, AdversarialModel):
+        modules = dict(model.modules())  # {"generator": ..., "critic": ...}
+        if any(k.startswith(EMA_PREFIX + ".") for k in tensors):
+            ema = copy.deepcopy(model.generator)
+            modules[EMA_PREFIX] = ema
+    else:
+        modules = {f"{RECONSTRUCTION_PREFIX}.{name}": m for name, m in model.modules().items()}
+        known = tuple(p + "." for p in modules)
+        stray = [k for k in tensors if k.startswith(RECONSTRUCTION_PREFIX + ".") and not k.startswith(known)]
+        if stray:
+            raise CheckpointError(f"checkpoint {label} does not fit this model: unexpected {stray[0]}")
+    for prefix, module in modules.items():
+        load_module(prefix, module, tensors, label)
+        module.to(device).eval()
+    return StoredRun(config=cfg, model=model, step=int(state["step"]), path=where, ema=ema)

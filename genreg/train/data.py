@@ -38,10 +38,14 @@ def build_dataset(spec: dict[str, Any], split: str, seed: int):
 class BatchStream:
     """An endless stream of index batches over one process's shard, resumable exactly."""
 
-    def __init__(self, dataset, batch_size: int, *, seed: int, rank: int = 0, world_size: int = 1) -> None:
+    def __init__(self, dataset, batch_size: int, *, seed: int, rank: int = 0, world_size: int = 1,
+                 device: torch.device | str = "cpu", memory_format: torch.memory_format | None = None) -> None:
         from torch.utils.data import DistributedSampler
 
         self.dataset = dataset
+        self.device = torch.device(device)
+        self.memory_format = memory_format
+        self._tensors = {k: v.to(self.device) for k, v in dataset[slice(None)].items()}
         self.batch_size = batch_size
         self.sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True,
                                           seed=seed, drop_last=True)
@@ -56,7 +60,7 @@ class BatchStream:
     def _indices(self) -> Tensor:
         if self._order is None:
             self.sampler.set_epoch(self.epoch)
-            self._order = torch.tensor(list(iter(self.sampler)), dtype=torch.long)
+            self._order = torch.tensor(list(iter(self.sampler)), dtype=torch.long).to(self.device, non_blocking=True)
         return self._order
 
     def next_indices(self) -> Tensor:
@@ -67,9 +71,14 @@ class BatchStream:
         self.batch += 1
         return idx
 
-    def next(self, device: torch.device) -> dict[str, Tensor]:
-        item = self.dataset[self.next_indices()]
-        return {k: v.to(device, non_blocking=True) for k, v in item.items()}
+    def next(self) -> dict[str, Tensor]:
+        """The next batch, on the device: ``{"x": ..., "y"?: ..., "target"?: ...}``."""
+        idx = self.next_indices()
+        batch = {k: v.index_select(0, idx) for k, v in self._tensors.items()}
+        if self.memory_format is not None:
+            batch = {k: v.contiguous(memory_format=self.memory_format) if v.dim() == 4 else v
+                     for k, v in batch.items()}
+        return batch
 
     def state_dict(self) -> dict:
         return {"epoch": self.epoch, "batch": self.batch, "batches_per_epoch": self.batches_per_epoch,

@@ -102,6 +102,14 @@ def all_reduce_mean(t: torch.Tensor, ctx: DistContext) -> torch.Tensor:
     return t
 
 
+def all_reduce_max(t: torch.Tensor, ctx: DistContext) -> torch.Tensor:
+    """Element-wise max over the ranks, on the tensor's device (no host read)."""
+    if ctx.enabled:
+        t = t.clone()
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return t
+
+
 def any_rank(flag: bool, ctx: DistContext, device: torch.device) -> bool:
     """True on every rank if ``flag`` is true on any (keeps the ranks in lock step)."""
     if not ctx.enabled:

@@ -6,6 +6,13 @@ Each step takes one batch; the target is the batch's ``target`` when the data se
 ``mse``     mean squared error over all elements
 ``mse+kl``  mse + kl_weight * mean over the batch of KL(N(mu, exp(logvar)) || N(0, I)) summed
             over latent dimensions; z = mu + exp(logvar / 2) * eps during training
+
+A model's own loss terms: when the model's single ``net`` defines
+``loss_terms(x, target) -> dict[str, Tensor]`` (e.g. a masked autoencoder, whose loss is
+over masked patches only), the trainer calls it instead of the objective above, through
+the (DDP-wrapped) pipeline's forward so DDP sees exactly one forward per step, optimises
+the sum of the returned 0-d terms and logs each under its name. ``net(x)`` still returns
+a reconstruction of ``x``'s shape, used for sample figures.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from ..models.base import ReconstructionModel, describe_shape
 from . import checkpoint as ckpt
 from .distributed import wrap
 from .samples import save_figure
+from .trainer import StepOutput, Update, stack_values
+from .update import Updater, adam
 
 
 class _Pipeline(nn.Module):
@@ -31,7 +40,11 @@ class _Pipeline(nn.Module):
         self.net, self.encoder, self.decoder = model.net, model.encoder, model.decoder
         self.variational = model.variational
 
-    def forward(self, x: Tensor, sample: bool = True):
+        self.own_terms = self.net is not None and callable(getattr(self.net, "loss_terms", None))
+
+    def forward(self, x: Tensor, sample: bool = True, target: Tensor | None = None):
+        if self.own_terms and target is not None:
+            return self.net.loss_terms(x, target)
         if self.net is not None:
             return self.net(x), None, None
         h = self.encoder(x)
@@ -42,18 +55,40 @@ class _Pipeline(nn.Module):
         return self.decoder(z), mu, logvar
 
 
-class ReconstructionTrainer:
-    kind = "reconstruction"
+# metrics.jsonl keys the loop writes itself: a model's loss term may not take them
+RESERVED_TERM_NAMES = frozenset({"step", "epoch", "skipped", "samples_per_s", "time_s", "lr"})
 
-    def __init__(self, model: ReconstructionModel, cfg, device: torch.device, ctx, guard, callbacks, run) -> None:
-        self.model, self.cfg, self.device, self.ctx, self.guard = model, cfg, device, ctx, guard
-        self.callbacks, self.run = callbacks, run
+
+def _checked_terms(terms, model_name: str) -> dict[str, Tensor]:
+    """A model's ``loss_terms`` result, checked: a non-empty dict of 0-d floating tensors."""
+    where = f"model {model_name!r}: net.loss_terms(x, target)"
+    if not isinstance(terms, dict) or not terms:
+        raise UsageError(f"{where} must return a non-empty dict of name -> scalar tensor, got {type(terms).__name__}")
+    for name, value in terms.items():
+        if not isinstance(name, str) or not name.isidentifier() or name in RESERVED_TERM_NAMES:
+            raise UsageError(f"{where} returned the term name {name!r}: use an identifier other than "
+                             f"{', '.join(sorted(RESERVED_TERM_NAMES))}")
+        if not isinstance(value, Tensor) or value.numel() != 1 or not value.is_floating_point():
+            what = f"shape {tuple(value.shape)} {value.dtype}" if isinstance(value, Tensor) else type(value).__name__
+            raise UsageError(f"{where} term {name!r} must be a scalar floating tensor, got {what}")
+    return {name: value.reshape(()) for name, value in terms.items()}
+
+
+class ReconstructionTrainer:
+    """See the module docstring and :class:`genreg.train.trainer.Trainer`.
+
+    ``pipeline`` is the raw network (encoder + decoder or net), ``pipeline_ddp`` the same
+    DDP-wrapped under torchrun (the raw one otherwise).
+    """
+
+    def __init__(self, *, model: ReconstructionModel, cfg, device: torch.device, dist, update: Updater) -> None:
+        self.model, self.cfg, self.device, self.dist, self.update = model, cfg, device, dist, update
         self.pipeline = _Pipeline(model).to(device)
-        self.wrapped = wrap(self.pipeline, ctx, device)
+        self.pipeline_ddp = wrap(self.pipeline, dist, device)
         opt = cfg.opt
-        self.optimizer = torch.optim.Adam(self.pipeline.parameters(), lr=opt.lr, betas=tuple(opt.betas),
-                                          weight_decay=opt.weight_decay)
-        self.grad_clip = opt.grad_clip
+        self.params = list(self.pipeline.parameters())
+        self.optimizer = adam(self.params, lr=opt.lr, betas=opt.betas, weight_decay=opt.weight_decay,
+                              device=device, capturable=update.capturable)
         self.kl_weight = model.config.kl_weight
 
     def check_data(self, dataset) -> None:
@@ -66,16 +101,28 @@ class ReconstructionTrainer:
         if want_out and target_shape != want_out:
             raise UsageError(f"data {dataset.name!r} has targets of shape {describe_shape(target_shape)} "
                              f"but model {name!r} outputs shape {describe_shape(want_out)}")
-        dtype = next(self.pipeline.parameters()).dtype
+        dtype = self.params[0].dtype
         for what, t in (("x", dataset.x), ("target", dataset.target)):
             if t is not None and t.dtype != dtype:
                 raise UsageError(f"data {dataset.name!r} {what} is {t.dtype} but model {name!r} has {dtype} parameters")
 
-    def step(self, step: int, next_batch) -> dict[str, Tensor]:
+    def step(self, step: int, next_batch) -> StepOutput:
         batch = next_batch()
         x = batch["x"]
         target = batch.get("target", x)
-        recon, mu, logvar = self.wrapped(x)
+        with self.update.autocast():
+            if self.pipeline.own_terms:
+                terms = _checked_terms(self.pipeline_ddp(x, target=target), self.cfg.model_name)
+            else:
+                terms = self._objective(x, target)
+        self.update("reconstruction", terms, self.optimizer, self.params)
+        with torch.no_grad():
+            values = stack_values(list(terms.values()))
+        names = tuple(terms)
+        return StepOutput(names, values, (Update("reconstruction", 0, names, values),))
+
+    def _objective(self, x: Tensor, target: Tensor) -> dict[str, Tensor]:
+        recon, mu, logvar = self.pipeline_ddp(x)
         if recon.shape != target.shape:
             raise UsageError(f"model {self.cfg.model_name!r} returned reconstructions of shape "
                              f"{describe_shape(recon.shape[1:])} for targets of shape {describe_shape(target.shape[1:])}")
@@ -83,9 +130,10 @@ class ReconstructionTrainer:
         if mu is not None:
             kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).flatten(1).sum(1).mean()
             terms["kl"] = self.kl_weight * kl
-        self.guard.update(step, "reconstruction", terms, self.optimizer, list(self.pipeline.parameters()),
-                          self.grad_clip)
-        return {k: v.detach() for k, v in terms.items()}
+        return terms
+
+    def batches_per_step(self) -> int:
+        return 1
 
     def samples_per_step(self) -> int:
         return self.cfg.train.batch_size
@@ -110,12 +158,11 @@ class ReconstructionTrainer:
         tensors = ckpt.module_tensors("model", self.pipeline)
         t_o, m_o = ckpt.optimizer_state("opt", self.optimizer)
         tensors.update(t_o)
-        return tensors, {"opt": m_o, "skipped": self.guard.skipped}
+        return tensors, {"opt": m_o}
 
     def load_state(self, tensors: dict[str, Tensor], meta: dict, where: str) -> None:
         ckpt.load_module("model", self.pipeline, tensors, where)
         ckpt.load_optimizer("opt", self.optimizer, tensors, meta.get("opt", {}), where)
-        self.guard.skipped = int(meta.get("skipped", 0))
         for group in self.optimizer.param_groups:
             group.update(lr=self.cfg.opt.lr, betas=tuple(self.cfg.opt.betas), weight_decay=self.cfg.opt.weight_decay)
 

@@ -16,6 +16,7 @@ single definition (the one every shared-library torch build has).
 
 import inspect
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -95,6 +96,17 @@ def test_every_cu_file_compiles_for_the_gpu(tmp_path):
     assert rc != 0 and "genreg_no_such_function" in text, (
         f"the device-only compile did not report an error in host code (rc {rc}):\n{text[-2000:]}")
     _assert_compiled(results)
+
+
+def test_every_op_with_a_cpu_kernel_has_a_cuda_kernel():
+    """`auto` has a fused path on both backends: every op the CPU sources register is
+    registered by a CUDA source too (the grad_penalty pair included)."""
+    impl = re.compile(r'm\.impl\("(\w+)"')
+    ops = lambda files: {op for f in files for op in impl.findall(f.read_text())}
+    cpu = ops((ROOT / "csrc" / "cpu").glob("*.cpp"))
+    cuda = ops(SOURCES)
+    assert {"conv1d_block_forward", "upconv1d_block_forward", "upconv1d_block_backward"} <= cuda
+    assert cpu - cuda == set(), sorted(cpu - cuda)
 
 
 @pytest.mark.slow

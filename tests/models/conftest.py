@@ -28,3 +28,17 @@ def runs(tmp_path_factory):
         return made[name]
 
     return get
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _eval_cache(tmp_path_factory):
+    """The evaluation's classifier cache in a temporary folder, not the user's ~/.cache."""
+    import os
+
+    old = os.environ.get("GENREG_CACHE_DIR")
+    os.environ["GENREG_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("GENREG_CACHE_DIR", None)
+    else:
+        os.environ["GENREG_CACHE_DIR"] = old

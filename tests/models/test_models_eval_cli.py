@@ -28,6 +28,10 @@ def test_eval_denoiser_reports_accuracy_and_the_noisy_input_baseline(runs, capsy
     assert m["denoised"]["n_signal"] == 60 and len(m["denoised"]["vs_snr"]["accuracy"]) == 6
     assert 0.0 <= m["baseline"]["accuracy_abs_peak"] <= 1.0 and "accuracy_height_10pct" in m["baseline"]
     assert m["mse_baseline"] > 0 and m["spectrum_relative_l2"] >= 0
+    # the classical baseline (band-pass + notch) scored the same way, beside the noisy input
+    assert 0.0 <= m["accuracy_classical"] <= 1.0 and m["classical"]["n_signal"] == 60 and m["mse_classical"] > 0
+    assert m["classical_filter"]["band_mhz"] == [30.0, 80.0] and m["spectrum_relative_l2_classical"] >= 0
+    assert _is_png(run / "eval" / "loss_curves.png")
     on_disk = json.loads((run / "eval" / "eval.json").read_text())
     assert on_disk == m
     for name in ("accuracy_vs_snr.png", "spectra.png", "examples.png"):
@@ -57,6 +61,10 @@ def test_eval_acgan_reports_frechet_distance_and_class_fidelity(runs, capsys, tm
     m = _eval_json(capsys, str(run), "--n", "12")
     assert m["frechet_distance"] >= 0 and m["frechet_distance_real_train_vs_test"] >= 0
     assert 0.0 <= m["class_fidelity"] <= 1.0 and 0.0 <= m["feature_net"]["test_accuracy"] <= 1.0
+    # every number read through the classifier has its test accuracy beside it
+    assert m["classifier_test_accuracy"] == m["feature_net"]["test_accuracy"]
+    assert set(m["feature_net"]["used_by"]) == {"frechet_distance", "frechet_distance_real_train_vs_test",
+                                                "class_fidelity"}
     assert _is_png(run / "eval" / "samples.png")
     out = tmp_path / "c1.png"
     assert main(["sample", str(run), "--n", "4", "--class", "1", "--out", str(out)]) == 0
@@ -67,6 +75,10 @@ def test_eval_vae_figures_and_prior_samples(runs, capsys, tmp_path):
     run = runs("vae")
     m = _eval_json(capsys, str(run))
     assert m["kind"] == "autoencoder" and m["mse"] > 0 and m["kl"] >= 0
+    assert m["mse_mean_image"] > 0 and m["mse_ratio_to_mean_image"] == pytest.approx(m["mse"] / m["mse_mean_image"])
+    assert 0 <= m["active_units"] <= m["latent_units"]
+    assert 0.0 <= m["class_agreement"] <= 1.0 and 0.0 <= m["classifier_test_accuracy"] <= 1.0
+    assert m["feature_net"]["used_by"] == ["class_agreement"]
     for name in ("reconstructions.png", "interpolation.png"):
         assert _is_png(run / "eval" / name)
     assert main(["sample", str(run), "--n", "6", "--out", str(tmp_path / "v.png")]) == 0
@@ -108,7 +120,7 @@ def test_eval_acgan_on_radio_scores_the_pulse_polarity(runs, capsys):
 def test_polarity_rule_reads_the_largest_excursion():
     import torch
 
-    from genreg.evaluate import _polarity
+    from genreg.eval.gan import polarity as _polarity
 
     base = torch.full((3, 1, 50), 0.5)
     base[0, 0, 10], base[0, 0, 12] = 0.9, 0.3   # larger upward lobe: positive

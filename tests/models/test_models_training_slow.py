@@ -6,7 +6,7 @@
 
 import pytest
 
-from genreg.evaluate import evaluate
+from genreg.eval import evaluate
 
 from tiny_runs import tiny_run
 

@@ -13,7 +13,16 @@ from genreg.nets.trace1d import TraceCritic
 pytestmark = pytest.mark.cuda
 
 
-def test_dae_and_dcgan_match_cpu(cuda_device):
+@pytest.fixture
+def no_tf32(monkeypatch):
+    """float32 convolutions and matmuls in full precision: Ampere and later GPUs use TF32
+    (10-bit mantissa) for them by default, too coarse for the CPU comparison. monkeypatch
+    restores the flags afterwards."""
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+
+
+def test_dae_and_dcgan_match_cpu(cuda_device, no_tf32):
     torch.manual_seed(0)
     for model, x in [(DAE1d().eval(), torch.rand(4, 1, 500)),
                      (DCGANCritic(64, base_channels=8, num_classes=3, norm="layer"), torch.rand(4, 3, 64, 64))]:

@@ -135,6 +135,28 @@ def test_resume_in_process_is_bitwise_identical(toys, tmp_path):
     assert metrics_without_clock(tmp_path / "a") == metrics_without_clock(tmp_path / "b")
 
 
+@pytest.mark.parametrize("model, run", [
+    ("mlp-gan", RESUME_RUN),
+    ("mlp-ae", ["data=toy-vectors", "train.batch_size=32", "train.sample_every=0", "train.log_every=3",
+                "train.checkpoint_every=4"]),
+])
+def test_extending_a_finished_run_writes_the_uninterrupted_metrics(toys, tmp_path, model, run):
+    """A run of 7 steps logs an early-closed line at 7 (log_every 3); extended to 12 it must
+    log 9 over steps 7..9, as a 12-step run does, not keep a partial line at 7."""
+    genreg.train(model, overrides=run + ["train.steps=12"], out=tmp_path / "full", quiet=True)
+    genreg.train(model, overrides=run + ["train.steps=7"], out=tmp_path / "ext", quiet=True)
+    assert [r["step"] for r in metrics_without_clock(tmp_path / "ext")] == [3, 6, 7]
+    result = genreg.train(overrides=["train.steps=12"], resume=tmp_path / "ext", quiet=True)
+    assert result.steps_this_run == 5
+    assert [r["step"] for r in metrics_without_clock(tmp_path / "ext")] == [3, 6, 9, 12]
+    assert metrics_without_clock(tmp_path / "full") == metrics_without_clock(tmp_path / "ext")
+    assert_same_tensors(tmp_path / "full" / "checkpoints" / ckpt.checkpoint_name(12), result.checkpoint)
+    # resuming a finished run with nothing left to do keeps its last line
+    again = genreg.train(overrides=["train.steps=12"], resume=tmp_path / "ext", quiet=True)
+    assert again.steps_this_run == 0
+    assert metrics_without_clock(tmp_path / "full") == metrics_without_clock(tmp_path / "ext")
+
+
 def test_resume_after_sigkill_at_a_random_step_is_bitwise_identical(toys, tmp_path):
     steps = 60
     overrides = [*RESUME_RUN, "train.keep_checkpoints=3", f"train.steps={steps}"]

@@ -19,7 +19,7 @@ def test_defaults_come_from_the_model_config_class():
     assert cfg.train.batch_size == 256 and cfg.data == {"name": "ring8"}
 
 
-def test_overrides_are_typed_by_field():
+def test_overrides_are_typed_by_field(toys):
     cfg = resolve("mlp-gan", overrides=[
         "train.steps=1e3", "opt.lr_g=2e-4", "opt.betas=0.5,0.99", "train.nonfinite=skip",
         "model.loss=bce", "model.loss_params.non_saturating=false", "model.loss_params.real_label=0.9",
@@ -32,25 +32,17 @@ def test_overrides_are_typed_by_field():
 
 
 def test_parameter_tables_merge_with_the_model_defaults_and_can_be_cleared():
-    from dataclasses import dataclass, field
-
     from genreg.config import build_section
-    from genreg.models.mlp import MLPGANConfig
 
-    @dataclass
-    class WithParams(MLPGANConfig):  # a model whose default loss has parameters
-        loss: str = "bce"
-        loss_params: dict = field(default_factory=lambda: {"real_label": 0.9})
-
-    from genreg.config import _coerce_field
-
-    merged = _coerce_field(WithParams, "model", "loss_params", {"non_saturating": "false"}, True, None)
-    assert merged == {"real_label": 0.9, "non_saturating": False}
-    assert _coerce_field(WithParams, "model", "loss_params", "{}", True, merged) == {}
-    assert build_section(WithParams, {"loss_params": merged}, "model").loss_params == merged
+    # acgan's default loss (bce) comes with parameters: a given one merges with them
+    merged = resolve("acgan", overrides=["model.loss_params.non_saturating=false"]).model.loss_params
+    assert merged == {"real_label": 1.0, "non_saturating": False}
+    cleared = resolve("acgan", overrides=["model.loss_params={}"])
+    assert cleared.model.loss_params == {}
+    assert build_section(type(cleared.model), {"loss_params": merged}, "model").loss_params == merged
 
 
-def test_mapping_overrides_take_python_values():
+def test_mapping_overrides_take_python_values(toys):
     cfg = resolve("mlp-ae", overrides={"train.steps": 7, "opt.lr": 1, "data": "toy-vectors", "model.dim": 8})
     assert cfg.train.steps == 7 and cfg.opt.lr == 1.0 and cfg.model.dim == 8
     with pytest.raises(UsageError, match=r"train\.steps must be an integer, got str"):
@@ -89,7 +81,7 @@ def test_unknown_model_and_missing_data():
         resolve(None)
 
 
-def test_toml_file_layers_under_overrides(tmp_path):
+def test_toml_file_layers_under_overrides(tmp_path, toys):
     path = tmp_path / "run.toml"
     path.write_text('[model]\nname = "mlp-gan"\nhidden = 32\n[model.penalty_params]\nweight = 5.0\n'
                     '[train]\nsteps = 50\nbatch_size = 16\n[data]\nname = "toy-blob"\nn = 100\n')
@@ -121,8 +113,8 @@ def test_missing_config_file(tmp_path):
         resolve("mlp-gan", config_file=tmp_path / "nope.toml")
 
 
-def test_resolved_config_round_trips_through_toml(tmp_path):
-    cfg = resolve("mlp-gan", overrides=["model.loss_params.real_label=0.9", "data=toy-blob",
+def test_resolved_config_round_trips_through_toml(tmp_path, toys):
+    cfg = resolve("mlp-gan", overrides=["model.loss=bce", "model.loss_params.real_label=0.9", "data=toy-blob",
                                         'data.note=a "quoted" \\ tab\there', "opt.betas=0.5,0.9"])
     path = tmp_path / "config.toml"
     path.write_text(cfg.to_toml())
@@ -183,10 +175,10 @@ def test_random_overrides_give_a_config_or_a_usage_error(overrides):
     dump_toml(cfg.to_dict())
 
 
-def test_overrides_may_follow_options_but_stray_words_still_fail(capsys):
+def test_overrides_may_follow_options_but_stray_words_still_fail(capsys, toys):
     from genreg.cli import main
 
-    assert main(["train", "--print-config", "mlp-ae", "--device", "cpu", "data=toy", "model.dim=4"]) == 0
+    assert main(["train", "--print-config", "mlp-ae", "--device", "cpu", "data=toy-vectors", "model.dim=4"]) == 0
     assert "dim = 4" in capsys.readouterr().out
     with pytest.raises(SystemExit) as info:
         main(["info", "extra"])  # commands without KEY=VALUE words keep argparse's check

@@ -1,5 +1,6 @@
 """Two processes with gloo (as under torchrun) take the same steps as one process on the global batch."""
 
+import json
 import socket
 from pathlib import Path
 
@@ -96,3 +97,23 @@ def test_torchrun_launch(toys, tmp_path):
     assert "on 2 processes" in done.stdout
     _, state = weights(tmp_path / "run", ("model.",))
     assert state["world_size"] == 2 and state["step"] == 4
+
+
+def test_two_gloo_processes_train_a_model_with_its_own_loss_terms(toys, tmp_path):
+    """net.loss_terms through the DDP-wrapped pipeline: gradients averaged like any forward."""
+    overrides = ["data=toy-vectors", "train.batch_size=32", "train.steps=4", "train.log_every=2",
+                 "train.sample_every=0", "opt.lr=3e-3"]
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        genreg.train("toy-masked", overrides=overrides, out=tmp_path / "one", quiet=True, device="cpu")
+    finally:
+        torch.set_num_threads(before)
+    spawn_two("toy-masked", overrides, tmp_path / "two")
+    one, _ = weights(tmp_path / "one", ("model.",))
+    two, state = weights(tmp_path / "two", ("model.",))
+    assert state["world_size"] == 2 and sorted(one) == sorted(two) == ["model.net.lin.bias", "model.net.lin.weight"]
+    for key in one:
+        torch.testing.assert_close(two[key], one[key], rtol=1e-4, atol=1e-5)
+    records = [json.loads(line) for line in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 4] and all("masked_mse" in r for r in records)

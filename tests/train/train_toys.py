@@ -3,16 +3,21 @@
 Registered by the fixture in conftest.py, and by run_cli.py for subprocess runs.
 """
 
+from dataclasses import dataclass
+
 import torch
+from torch import nn
 
 from genreg import hookimpl
 from genreg.data.base import ArrayDataset
+from genreg.models.base import ReconstructionConfig, ReconstructionModel, model_factory
 
 PLUGIN_NAME = "train-toys"
 
 
-def blob(split="train", seed=0, n=512, center=3.0, std=0.1):
-    """2-D points around (center, center): a generator must move there."""
+def blob(split="train", seed=0, n=512, center=3.0, std=0.1, label="", note=""):
+    """2-D points around (center, center): a generator must move there (``label`` and
+    ``note`` are untyped free-text parameters for the config tests; they change nothing)."""
     g = torch.Generator().manual_seed(seed)
     return ArrayDataset(center + std * torch.randn(n, 2, generator=g), name="toy-blob")
 
@@ -42,6 +47,65 @@ def genreg_register_datasets(register):
     register("toy-blob", blob, summary="test: 2-D blob at (3, 3)")
     register("toy-labelled", labelled, summary="test: three labelled 2-D blobs")
     register("toy-vectors", vectors, summary="test: 16-d vectors on a 3-d subspace")
+
+
+class MaskedNet(nn.Module):
+    """A linear autoencoder that supplies its own loss terms (the agreed ``loss_terms``
+    interface): mse on the masked half of the features, and a weight term.
+    ``calls`` counts forward and loss_terms calls (DDP must see one forward per step)."""
+
+    def __init__(self, dim, bad_terms=""):
+        super().__init__()
+        self.input_shape = self.output_shape = (dim,)
+        self.lin = nn.Linear(dim, dim)
+        self.bad_terms = bad_terms
+        self.calls = {"forward": 0, "loss_terms": 0}
+
+    def forward(self, x):
+        self.calls["forward"] += 1
+        return self.lin(x)
+
+    def loss_terms(self, x, target):
+        self.calls["loss_terms"] += 1
+        mask = torch.zeros_like(x)
+        mask[:, ::2] = 1.0
+        recon = self.lin(x * (1 - mask))
+        masked_mse = ((recon - target) ** 2 * mask).sum() / mask.sum()
+        terms = {"masked_mse": masked_mse, "weight_l2": 1e-3 * self.lin.weight.pow(2).sum()}
+        if self.bad_terms == "vector":
+            terms["masked_mse"] = (recon - target).pow(2).mean(1)
+        elif self.bad_terms == "reserved":
+            terms["step"] = masked_mse
+        return terms
+
+
+@dataclass
+class MaskedConfig(ReconstructionConfig):
+    dim: int = 16
+    bad_terms: str = ""  # "", "vector" or "reserved": return wrong terms (error tests)
+
+
+@model_factory(MaskedConfig)
+def masked(cfg):
+    return ReconstructionModel(cfg, net=MaskedNet(cfg.dim, cfg.bad_terms), name="toy-masked")
+
+
+@dataclass
+class MismatchConfig(ReconstructionConfig):
+    """Declares the reconstruction trainer..."""
+
+
+@model_factory(MismatchConfig)
+def mismatch(cfg):
+    import genreg
+
+    return genreg.create("model", "mlp-gan", hidden=8)  # ...but builds an adversarial model
+
+
+@hookimpl
+def genreg_register_models(register):
+    register("toy-masked", masked, summary="test: linear autoencoder with its own loss terms")
+    register("toy-mismatch", mismatch, summary="test: a config of one trainer kind, a model of the other")
 
 
 class StepCounter:

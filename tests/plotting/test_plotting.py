@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from genreg.errors import UsageError
-from genreg.metrics import figures
+from genreg import plotting as figures
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
