@@ -48,7 +48,7 @@ def _extensions():
 
     here = os.path.dirname(os.path.abspath(__file__))
     rel = lambda pattern: sorted(os.path.relpath(p, here) for p in glob.glob(os.path.join(here, pattern)))
-    sources = rel("csrc/*.cpp") + rel("csrc/cpu/*.cpp")
+    sources = rel("csrc/*.cpp") + rel("csrc/cpu/*.cpp") + rel("csrc/autograd/*.cpp")
     cxx_flags = ["-O3", "-fopenmp"]
     link_flags = ["-fopenmp"]
     with_cuda = torch.version.cuda is not None and CUDA_HOME is not None and not _flag("GENREG_NO_CUDA")

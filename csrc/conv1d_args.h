@@ -32,7 +32,11 @@ inline void check_conv_shapes(const at::Tensor& x, const at::Tensor& weight, con
               weight.sizes());
   TORCH_CHECK(weight.size(1) == x.size(1), op, ": weight expects ", weight.size(1), " input channels, x has ",
               x.size(1));
+  TORCH_CHECK(x.size(1) >= 1 && weight.size(0) >= 1, op,
+              ": needs at least one input channel and one output channel, got x of shape ", x.sizes(),
+              " and weight of shape ", weight.sizes());
   TORCH_CHECK(weight.size(2) % 2 == 1, op, ": kernel size must be odd for 'same' padding, got ", weight.size(2));
+  TORCH_CHECK(x.size(2) >= 1, op, ": x must have length >= 1, got ", x.size(2));
 }
 
 // A backward op's grad_out (x's dtype) and code (uint8), both of the forward's output shape.

@@ -1,4 +1,4 @@
-// Input checks shared by the CPU and CUDA kernels of genreg::grad_penalty and
+// Input checks shared by the CPU and CUDA kernels of genreg::grad_penalty_forward and
 // genreg::grad_penalty_backward, so both backends reject the same inputs with the
 // same messages.
 #pragma once
@@ -25,6 +25,14 @@ inline void check_grad_penalty_grad_out(const at::Tensor& grad_out, const at::Te
   TORCH_CHECK(grad_out.scalar_type() == grads.scalar_type(), op, ": grad_out has dtype ", grad_out.scalar_type(),
               ", expected ", grads.scalar_type());
   TORCH_CHECK(grad_out.device() == grads.device(), op, ": grad_out and grads are on different devices");
+}
+
+// sumsq of grad_penalty_backward: the forward's per-sample sums of squares, float64 (B,).
+inline void check_grad_penalty_sumsq(const at::Tensor& sumsq, const at::Tensor& grads, const char* op) {
+  TORCH_CHECK(sumsq.dim() == 1 && sumsq.size(0) == grads.size(0) && sumsq.scalar_type() == at::kDouble &&
+                  sumsq.device() == grads.device(),
+              op, ": sumsq must be float64 of shape (", grads.size(0), ",) on ", grads.device(), ", got ",
+              sumsq.scalar_type(), " ", sumsq.sizes(), " on ", sumsq.device());
 }
 
 }  // namespace genreg

@@ -1,5 +1,5 @@
 // The per-sample penalty math shared by the CPU and CUDA kernels of
-// genreg::grad_penalty. With s = sum g^2 over one sample:
+// genreg::grad_penalty_forward / grad_penalty_backward. With s = sum g^2 over one sample:
 //   gp:  value = (sqrt(s) - center)^2   d value / d g = 2 (1 - center / sqrt(s)) g
 //   div: value = s^(p/2)                d value / d g = p s^(p/2 - 1) g
 // Where s == 0 the sample's gradient is all zeros, so any finite coefficient gives

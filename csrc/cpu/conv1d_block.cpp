@@ -47,7 +47,8 @@ std::tuple<at::Tensor, at::Tensor> conv1d_block_forward_cpu(const at::Tensor& x_
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "conv1d_block_forward_cpu", [&] {
     run_forward<scalar_t>(layer, weight.data_ptr<scalar_t>(), has_bias ? bias.data_ptr<scalar_t>() : nullptr,
                           pool ? Store::pool_act : Store::act,
-                          static_cast<scalar_t>(negative_side_slope(act, negative_slope)), out.data_ptr<scalar_t>(),
+                          static_cast<scalar_t>(negative_side_slope(act, negative_slope)), act == Act::relu,
+                          out.data_ptr<scalar_t>(),
                           code.data_ptr<uint8_t>(), copy_rows(x.data_ptr<scalar_t>(), cin, len, kernel / 2, layer.row));
   });
   return {out, code};
@@ -83,7 +84,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> conv1d_block_backward_cpu(
     };
     std::tie(grad_w, grad_b) = run_backward<scalar_t>(
         layer, go.data_ptr<scalar_t>(), code.data_ptr<uint8_t>(), pool ? Store::pool_act : Store::act,
-        static_cast<scalar_t>(negative_side_slope(act, negative_slope)), x.options(),
+        static_cast<scalar_t>(negative_side_slope(act, negative_slope)), act == Act::relu, x.options(),
         copy_rows(x.data_ptr<scalar_t>(), cin, len, kernel / 2, layer.row), grad_input, 0);
   });
   grad_b = has_bias ? grad_b.to(x.scalar_type()) : at::empty({0}, x.options());

@@ -97,8 +97,9 @@ auto copy_rows(const T* x, int64_t channels, int64_t len, int64_t pad, int64_t r
 // too. fill(b, rows) writes sample b's input rows into zero-padded rows (x[c][i] at
 // rows[c * row + kernel / 2 + i]); the pads are zero and stay so.
 template <typename T, typename Fill>
-void run_forward(const Layer& l, const T* weight, const T* bias, Store store, T negative_slope, T* y, uint8_t* code,
-                 Fill fill) {
+void run_forward(const Layer& l, const T* weight, const T* bias, Store store, T negative_slope, bool relu, T* y,
+                 uint8_t* code, Fill fill) {
+  if (l.batch == 0 || l.out_channels == 0) return;  // nothing to compute (and no division by 0 below)
   const int64_t threads = at::get_num_threads();
   int64_t per_group = l.out_channels;
   if (l.batch < 2 * threads)
@@ -116,7 +117,7 @@ void run_forward(const Layer& l, const T* weight, const T* bias, Store store, T 
       const int64_t first = (b * l.out_channels + o0) * l.y_row;
       ForwardArgs<T> a{rows.get(), l.row, l.in_channels, weight + o0 * w_stride, bias ? bias + o0 : nullptr,
                        std::min(per_group, l.out_channels - o0), l.kernel, l.positions, store, negative_slope,
-                       y + first, code ? code + first : nullptr, l.y_row};
+                       y + first, code ? code + first : nullptr, l.y_row, relu};
       forward(a);
     }
   });
@@ -130,13 +131,14 @@ void run_forward(const Layer& l, const T* weight, const T* bias, Store store, T 
 // the caller; for unpool_act all of a pair's sum is in its even row).
 template <typename T, typename Fill, typename GradInput>
 std::pair<at::Tensor, at::Tensor> run_backward(const Layer& l, const T* grad_out, const uint8_t* code, Store store,
-                                               T negative_slope, const at::TensorOptions& options, Fill fill,
+                                               T negative_slope, bool relu, const at::TensorOptions& options, Fill fill,
                                                GradInput grad_input, int64_t scratch_size) {
   const int64_t threads = at::get_num_threads();
   const int64_t cin = l.in_channels, cout = l.out_channels, kernel = l.kernel, row = l.row, pad = kernel / 2;
   // per-thread partial sums of the weight and bias gradients
   auto grad_w_parts = at::zeros({threads, cout, cin, kernel}, options);
   auto grad_b_parts = at::zeros({threads, cout}, options.dtype(at::kDouble));
+  if (l.batch == 0) return {grad_w_parts.sum(0), grad_b_parts.sum(0)};  // an empty batch: zero gradients
   T* gw_parts = grad_w_parts.template data_ptr<T>();
   double* gb_parts = grad_b_parts.data_ptr<double>();
   // Samples per weight-gradient pass: their input and gz rows (up to 512 KiB) stay in
@@ -157,13 +159,13 @@ std::pair<at::Tensor, at::Tensor> run_backward(const Layer& l, const T* grad_out
           for (int64_t o = 0; o < cout; o += 2) {
             const int64_t r = (b * cout + o) / 2;
             gb[o] += grad_at_z_unpool(grad_out + r * l.out_length, code + r * l.out_length, l.positions,
-                                      negative_slope, gz + o * row, gz + (o + 1) * row);
+                                      negative_slope, relu, gz + o * row, gz + (o + 1) * row);
           }
         } else {
           for (int64_t o = 0; o < cout; ++o) {
             const int64_t r = b * cout + o;
             gb[o] += grad_at_z(grad_out + r * l.out_length, code + r * l.out_length, l.out_length,
-                               store == Store::pool_act, negative_slope, gz + o * row);
+                               store == Store::pool_act, negative_slope, relu, gz + o * row);
           }
         }
       }

@@ -2,7 +2,7 @@
 // width W (GCC/Clang vector extensions). They are included three times, each copy in
 // its own namespace inside a target region (AVX-512, AVX2+FMA, none: plain x86-64),
 // so every copy -- templates included -- is compiled for its instruction set and no
-// code built for a wider set is shared with the narrower ones. (An always-inline
+// code built for a wider set is shared with the narrower ones; isa.h picks the copy. (An always-inline
 // generic template inlined into a target function is not enough: GCC lowers its
 // vector selects and compares for the generic target first, element by element.)
 //
@@ -18,10 +18,11 @@
 #include <cstring>
 #include <utility>
 
+#include "isa.h"
+
 #define GENREG_INLINE inline __attribute__((always_inline))
 
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
-#define GENREG_X86_ISAS 1
+#ifdef GENREG_X86_ISAS
 #include <immintrin.h>
 #endif
 
@@ -69,70 +70,28 @@ constexpr int kFloatLanes = 16, kDoubleLanes = 8, kForwardVectors = 4, kGradChan
 #endif
 #endif  // GENREG_X86_ISAS
 
-enum class Isa { baseline, avx2, avx512 };
-
-Isa detect_isa() {
-  Isa best = Isa::baseline;
-#ifdef GENREG_X86_ISAS
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = Isa::avx2;
-  if (best == Isa::avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
-    best = Isa::avx512;
-#endif
-  // GENREG_CPU_ISA can only lower the choice: the CPU must support what runs.
-  if (const char* want = std::getenv("GENREG_CPU_ISA")) {
-    if (std::strcmp(want, "baseline") == 0) best = Isa::baseline;
-    if (std::strcmp(want, "avx2") == 0 && best == Isa::avx512) best = Isa::avx2;
-  }
-  return best;
-}
-
-Isa isa() {
-  static const Isa chosen = detect_isa();
-  return chosen;
-}
-
 }  // namespace
 
-#ifdef GENREG_X86_ISAS
-#define GENREG_DISPATCH(call)                        \
-  switch (isa()) {                                   \
-    case Isa::avx512: return isa_avx512::call;       \
-    case Isa::avx2: return isa_avx2::call;           \
-    default: return isa_baseline::call;              \
-  }
-#else
-#define GENREG_DISPATCH(call) return isa_baseline::call;
-#endif
-
-void forward(const ForwardArgs<float>& a) { GENREG_DISPATCH(forward(a)) }
-void forward(const ForwardArgs<double>& a) { GENREG_DISPATCH(forward(a)) }
-void weight_grad(const WeightGradArgs<float>& a) { GENREG_DISPATCH(weight_grad(a)) }
-void weight_grad(const WeightGradArgs<double>& a) { GENREG_DISPATCH(weight_grad(a)) }
-float grad_at_z(const float* grad_out, const uint8_t* code, int64_t n, bool pool, float negative_slope, float* gz) {
-  GENREG_DISPATCH(grad_at_z(grad_out, code, n, pool, negative_slope, gz))
+void forward(const ForwardArgs<float>& a) { GENREG_ISA_DISPATCH(forward(a)) }
+void forward(const ForwardArgs<double>& a) { GENREG_ISA_DISPATCH(forward(a)) }
+void weight_grad(const WeightGradArgs<float>& a) { GENREG_ISA_DISPATCH(weight_grad(a)) }
+void weight_grad(const WeightGradArgs<double>& a) { GENREG_ISA_DISPATCH(weight_grad(a)) }
+float grad_at_z(const float* grad_out, const uint8_t* code, int64_t n, bool pool, float negative_slope, bool relu,
+                float* gz) {
+  GENREG_ISA_DISPATCH(grad_at_z(grad_out, code, n, pool, negative_slope, relu, gz))
 }
-double grad_at_z(const double* grad_out, const uint8_t* code, int64_t n, bool pool, double negative_slope,
+double grad_at_z(const double* grad_out, const uint8_t* code, int64_t n, bool pool, double negative_slope, bool relu,
                  double* gz) {
-  GENREG_DISPATCH(grad_at_z(grad_out, code, n, pool, negative_slope, gz))
+  GENREG_ISA_DISPATCH(grad_at_z(grad_out, code, n, pool, negative_slope, relu, gz))
 }
 
-float grad_at_z_unpool(const float* grad_out, const uint8_t* code, int64_t n, float negative_slope, float* gz_even,
-                       float* gz_odd) {
-  GENREG_DISPATCH(grad_at_z_unpool(grad_out, code, n, negative_slope, gz_even, gz_odd))
+float grad_at_z_unpool(const float* grad_out, const uint8_t* code, int64_t n, float negative_slope, bool relu,
+                       float* gz_even, float* gz_odd) {
+  GENREG_ISA_DISPATCH(grad_at_z_unpool(grad_out, code, n, negative_slope, relu, gz_even, gz_odd))
 }
-double grad_at_z_unpool(const double* grad_out, const uint8_t* code, int64_t n, double negative_slope,
+double grad_at_z_unpool(const double* grad_out, const uint8_t* code, int64_t n, double negative_slope, bool relu,
                         double* gz_even, double* gz_odd) {
-  GENREG_DISPATCH(grad_at_z_unpool(grad_out, code, n, negative_slope, gz_even, gz_odd))
-}
-
-const char* active_isa() {
-  switch (isa()) {
-    case Isa::avx512: return "avx512";
-    case Isa::avx2: return "avx2";
-    default: return "baseline";
-  }
+  GENREG_ISA_DISPATCH(grad_at_z_unpool(grad_out, code, n, negative_slope, relu, gz_even, gz_odd))
 }
 
 }  // namespace conv1d

@@ -6,8 +6,8 @@
 //   0 <= i - kernel/2 < L and 0 elsewhere, and is padded_row_length(L, kernel) long.
 //
 // Each loop is built for AVX-512, AVX2+FMA and plain x86-64 (SSE2) and picked once
-// at load time from what the CPU supports (GENREG_CPU_ISA=avx2|baseline picks a
-// narrower one, for tests and comparisons).
+// from what the CPU supports by isa.h's mechanism (GENREG_CPU_ISA=avx2|baseline picks
+// a narrower one, for tests and comparisons).
 #pragma once
 #include <cstdint>
 
@@ -49,6 +49,7 @@ struct ForwardArgs {
   T* y;                // output rows; pool_act writes positions / 2 per row
   uint8_t* code;       // like y (unused by plain)
   int64_t y_stride;    // between output rows
+  bool relu = false;   // act is relu: 0 selected where z <= 0 (0 * -inf would be NaN)
 };
 
 // grad_w[o][c][k] += sum_s sum_{t < positions} gz_s[o][t] * xpad_s[c][t + k]
@@ -73,21 +74,20 @@ void weight_grad(const WeightGradArgs<double>& a);
 // written by the forward (Store::act or pool_act): with pool, gz[2j + (code[j] & 1)]
 // = slope * grad_out[j] and 0 at the pair's other position (2n values); without,
 // gz[j] = slope * grad_out[j]. slope is 1 where code & 2, negative_slope elsewhere.
+// relu: 0 selected where the code says z <= 0 (0 * an infinite gradient would be NaN).
 // Returns the sum of gz (the row's bias gradient).
-float grad_at_z(const float* grad_out, const uint8_t* code, int64_t n, bool pool, float negative_slope, float* gz);
-double grad_at_z(const double* grad_out, const uint8_t* code, int64_t n, bool pool, double negative_slope,
+float grad_at_z(const float* grad_out, const uint8_t* code, int64_t n, bool pool, float negative_slope, bool relu,
+                float* gz);
+double grad_at_z(const double* grad_out, const uint8_t* code, int64_t n, bool pool, double negative_slope, bool relu,
                  double* gz);
 
 // The gradient at z for unpool_act: row r of grad_out (2n values) and its code give
 // gz_even[t] = slope * grad_out[2t] and gz_odd[t] = slope * grad_out[2t + 1], t < n.
 // Returns the sum of both.
-float grad_at_z_unpool(const float* grad_out, const uint8_t* code, int64_t n, float negative_slope, float* gz_even,
-                       float* gz_odd);
-double grad_at_z_unpool(const double* grad_out, const uint8_t* code, int64_t n, double negative_slope,
+float grad_at_z_unpool(const float* grad_out, const uint8_t* code, int64_t n, float negative_slope, bool relu,
+                       float* gz_even, float* gz_odd);
+double grad_at_z_unpool(const double* grad_out, const uint8_t* code, int64_t n, double negative_slope, bool relu,
                         double* gz_even, double* gz_odd);
-
-// "avx512", "avx2" or "baseline": the loops this process uses.
-const char* active_isa();
 
 }  // namespace conv1d
 }  // namespace genreg

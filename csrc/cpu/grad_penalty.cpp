@@ -1,7 +1,7 @@
-// CPU kernels for genreg::grad_penalty and grad_penalty_backward, and for the pair
-// grad_penalty_forward / grad_penalty_backward_sumsq that hands the per-sample sums of
-// squares over (the math is in ../grad_penalty_math.h). Sums of squares are taken in
-// double.
+// CPU kernels for the gradient-penalty pair genreg::grad_penalty_forward (the penalty
+// and each sample's sum of squares s, float64) and genreg::grad_penalty_backward
+// (dg = grad_out coef(s) g from the saved s: one read and one write of g). The math is
+// in ../grad_penalty_math.h. Sums of squares are taken in double.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
@@ -94,10 +94,6 @@ std::tuple<at::Tensor, at::Tensor> penalty_and_sumsq(const at::Tensor& grads, c1
   return {out, sumsq};
 }
 
-at::Tensor grad_penalty_cpu(const at::Tensor& grads, c10::string_view mode, double center, double p) {
-  return std::get<0>(penalty_and_sumsq(grads, mode, center, p, "grad_penalty"));
-}
-
 std::tuple<at::Tensor, at::Tensor> grad_penalty_forward_cpu(const at::Tensor& grads, c10::string_view mode,
                                                             double center, double p) {
   return penalty_and_sumsq(grads, mode, center, p, "grad_penalty_forward");
@@ -126,52 +122,16 @@ void scale_samples(const scalar_t* g, const std::vector<double>& a, scalar_t* ou
   });
 }
 
-at::Tensor grad_penalty_backward_cpu(const at::Tensor& grad_out, const at::Tensor& grads, c10::string_view mode,
-                                     double center, double p) {
-  check_grad_penalty_grads(grads, at::kCPU, "grad_penalty_backward");
-  const auto pm = parse_penalty_mode<double>(mode, center, p, "grad_penalty_backward");
-  check_grad_penalty_grad_out(grad_out, grads, "grad_penalty_backward");
-  auto g = grads.contiguous();
-  auto go = grad_out.contiguous();
-  const int64_t batch = g.size(0);
-  const int64_t n = batch == 0 ? 0 : g.numel() / batch;
-  auto out = at::empty_like(g);
-  if (g.numel() == 0) return out;
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, g.scalar_type(), "grad_penalty_backward_cpu", [&] {
-    const scalar_t* gp = g.data_ptr<scalar_t>();
-    const scalar_t* gop = go.data_ptr<scalar_t>();
-    scalar_t* op = out.data_ptr<scalar_t>();
-    if (batch >= at::get_num_threads() && n * static_cast<int64_t>(sizeof(scalar_t)) <= (1 << 20)) {
-      // One pass per sample: the sample is still in cache when it is scaled.
-      at::parallel_for(0, batch, std::max<int64_t>(1, 65536 / n), [&](int64_t b0, int64_t b1) {
-        for (int64_t b = b0; b < b1; ++b) {
-          const double a = static_cast<double>(gop[b]) * pm.coefficient(row_sumsq(gp + b * n, n));
-          scale_row(gp + b * n, a, op + b * n, n);
-        }
-      });
-      return;
-    }
-    const auto s = per_sample_sumsq(gp, batch, n);
-    std::vector<double> a(batch);
-    for (int64_t b = 0; b < batch; ++b) a[b] = static_cast<double>(gop[b]) * pm.coefficient(s[b]);
-    scale_samples(gp, a, op, g.numel(), n);
-  });
-  return out;
-}
-
 // The backward with the sums of squares the forward saved: one read and one write
 // pass over g instead of two reads and a write (about 20 % of the forward+backward
 // time at 64x3x128x128 on one core, where the second read came from L3).
-at::Tensor grad_penalty_backward_sumsq_cpu(const at::Tensor& grad_out, const at::Tensor& grads,
-                                           const at::Tensor& sumsq, c10::string_view mode, double center, double p) {
-  const char* op_name = "grad_penalty_backward_sumsq";
+at::Tensor grad_penalty_backward_cpu(const at::Tensor& grad_out, const at::Tensor& grads, const at::Tensor& sumsq,
+                                     c10::string_view mode, double center, double p) {
+  const char* op_name = "grad_penalty_backward";
   check_grad_penalty_grads(grads, at::kCPU, op_name);
   const auto pm = parse_penalty_mode<double>(mode, center, p, op_name);
   check_grad_penalty_grad_out(grad_out, grads, op_name);
-  TORCH_CHECK(sumsq.dim() == 1 && sumsq.size(0) == grads.size(0) && sumsq.scalar_type() == at::kDouble &&
-                  sumsq.device() == grads.device(),
-              op_name, ": sumsq must be float64 of shape (", grads.size(0), ",) on ", grads.device(), ", got ",
-              sumsq.scalar_type(), " ", sumsq.sizes(), " on ", sumsq.device());
+  check_grad_penalty_sumsq(sumsq, grads, op_name);
   auto g = grads.contiguous();
   auto go = grad_out.contiguous();
   auto s = sumsq.contiguous();
@@ -179,7 +139,7 @@ at::Tensor grad_penalty_backward_sumsq_cpu(const at::Tensor& grad_out, const at:
   const int64_t n = batch == 0 ? 0 : g.numel() / batch;
   auto out = at::empty_like(g);
   if (g.numel() == 0) return out;
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, g.scalar_type(), "grad_penalty_backward_sumsq_cpu", [&] {
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, g.scalar_type(), "grad_penalty_backward_cpu", [&] {
     const scalar_t* gop = go.data_ptr<scalar_t>();
     const double* sp = s.data_ptr<double>();
     std::vector<double> a(batch);
@@ -192,10 +152,8 @@ at::Tensor grad_penalty_backward_sumsq_cpu(const at::Tensor& grad_out, const at:
 }  // namespace
 
 TORCH_LIBRARY_IMPL(genreg, CPU, m) {
-  m.impl("grad_penalty", &grad_penalty_cpu);
-  m.impl("grad_penalty_backward", &grad_penalty_backward_cpu);
   m.impl("grad_penalty_forward", &grad_penalty_forward_cpu);
-  m.impl("grad_penalty_backward_sumsq", &grad_penalty_backward_sumsq_cpu);
+  m.impl("grad_penalty_backward", &grad_penalty_backward_cpu);
 }
 
 }  // namespace genreg

@@ -1,6 +1,7 @@
 // Hot inner loops shared by the CPU kernels, built once per instruction set
-// (GCC/Clang target_clones: AVX-512, AVX2+FMA, plain x86-64) and picked at load
-// time, so one binary runs fast on new CPUs and still runs on old ones.
+// (AVX-512, AVX2+FMA, plain x86-64) and picked at run time by isa.h's mechanism
+// (GENREG_CPU_ISA can lower it), so one binary runs fast on new CPUs and still runs
+// on old ones.
 #pragma once
 #include <cstdint>
 

@@ -146,7 +146,7 @@ std::tuple<at::Tensor, at::Tensor> upconv1d_block_forward_cpu(const at::Tensor& 
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "upconv1d_block_forward_cpu", [&] {
       run_forward<scalar_t>(layer, folded.data_ptr<scalar_t>(),
                             has_bias ? folded_bias.data_ptr<scalar_t>() : nullptr, Store::unpool_act,
-                            static_cast<scalar_t>(negative_side_slope(act, negative_slope)),
+                            static_cast<scalar_t>(negative_side_slope(act, negative_slope)), act == Act::relu,
                             out.data_ptr<scalar_t>(), code.data_ptr<uint8_t>(),
                             copy_rows(x.data_ptr<scalar_t>(), cin, len, fk / 2, layer.row));
     });
@@ -156,7 +156,7 @@ std::tuple<at::Tensor, at::Tensor> upconv1d_block_forward_cpu(const at::Tensor& 
   const Layer layer = make_layer(batch, cin, cout, kernel, size, size, size, size);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "upconv1d_block_forward_cpu", [&] {
     run_forward<scalar_t>(layer, weight.data_ptr<scalar_t>(), has_bias ? bias.data_ptr<scalar_t>() : nullptr,
-                          Store::act, static_cast<scalar_t>(negative_side_slope(act, negative_slope)),
+                          Store::act, static_cast<scalar_t>(negative_side_slope(act, negative_slope)), act == Act::relu,
                           out.data_ptr<scalar_t>(), code.data_ptr<uint8_t>(),
                           upsampled_rows(x.data_ptr<scalar_t>(), cin, len, src, kernel / 2, layer.row));
   });
@@ -194,7 +194,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> upconv1d_block_backward_cpu(
       };
       std::tie(grad_w, grad_b) = run_backward<scalar_t>(
           layer, go.data_ptr<scalar_t>(), code.data_ptr<uint8_t>(), Store::unpool_act,
-          static_cast<scalar_t>(negative_side_slope(act, negative_slope)), x.options(),
+          static_cast<scalar_t>(negative_side_slope(act, negative_slope)), act == Act::relu, x.options(),
           copy_rows(x.data_ptr<scalar_t>(), cin, len, fk / 2, layer.row), grad_input, 0);
     });
     grad_w = unfold_weight_grad(grad_w, kernel);
@@ -220,7 +220,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> upconv1d_block_backward_cpu(
       };
       std::tie(grad_w, grad_b) = run_backward<scalar_t>(
           layer, go.data_ptr<scalar_t>(), code.data_ptr<uint8_t>(), Store::act,
-          static_cast<scalar_t>(negative_side_slope(act, negative_slope)), x.options(),
+          static_cast<scalar_t>(negative_side_slope(act, negative_slope)), act == Act::relu, x.options(),
           upsampled_rows(x.data_ptr<scalar_t>(), cin, len, src, kernel / 2, layer.row), grad_input, cin * size);
     });
   }

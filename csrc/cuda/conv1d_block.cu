@@ -74,9 +74,11 @@ void check_conv_inputs(const at::Tensor& x, const at::Tensor& weight, const char
 // The gradient at z[s] of one (sample, channel) row, from the gradient at the
 // block's output and the code: routed to the pooled winner, times the activation's
 // slope there. 0 <= s < len.
+// relu selects 0 where z <= 0 (0 * an infinite gradient would be NaN; torch's relu
+// backward gives 0 there), the other activations multiply by their slope.
 template <typename scalar_t, typename acc_t>
 __device__ __forceinline__ acc_t grad_at_z(const scalar_t* __restrict__ go_row, const uint8_t* __restrict__ code_row,
-                                           int64_t s, int64_t out_len, bool pool, acc_t neg) {
+                                           int64_t s, int64_t out_len, bool pool, acc_t neg, bool relu) {
   int64_t j = s;
   if (pool) {
     j = s >> 1;
@@ -85,7 +87,8 @@ __device__ __forceinline__ acc_t grad_at_z(const scalar_t* __restrict__ go_row, 
   const uint8_t c = code_row[j];
   if (pool && (c & 1) != (s & 1)) return acc_t(0);  // the pair's loser
   const acc_t g = static_cast<acc_t>(go_row[j]);
-  return (c & 2) ? g : neg * g;
+  if (c & 2) return g;
+  return relu ? acc_t(0) : neg * g;
 }
 
 // Everything same_conv_kernel needs; see the comment at the top.
@@ -106,6 +109,7 @@ struct SameConv {
   int64_t pooled_len;  // the forward's output length
   bool pool;
   acc_t neg;  // the activation's slope where z <= 0
+  bool relu;  // the activation is relu: 0 selected where z <= 0, not 0 * z
   // forward epilogue (out_code != nullptr): bias, activation, pool, code
   const scalar_t* bias;
   uint8_t* out_code;
@@ -114,8 +118,11 @@ struct SameConv {
 };
 
 // The activation of z, rounded to scalar_t as the reference's separate op would be.
+// relu selects 0 for z <= 0: 0 * z would be NaN where z overflowed to -inf (float16
+// reaches that at 65504), while torch's relu gives 0; NaN stays NaN either way.
 template <typename scalar_t, typename acc_t>
-__device__ __forceinline__ acc_t activate(acc_t z, acc_t neg) {
+__device__ __forceinline__ acc_t activate(acc_t z, acc_t neg, bool relu) {
+  if (relu) return z <= acc_t(0) ? acc_t(0) : z;
   return z > acc_t(0) ? z : static_cast<acc_t>(static_cast<scalar_t>(neg * z));
 }
 
@@ -138,7 +145,7 @@ __device__ __forceinline__ void store_position(const SameConv<scalar_t, acc_t>& 
     const acc_t z = static_cast<acc_t>(static_cast<scalar_t>(acc[i] + bias));
     if (!p.pool) {
       if (valid && channel) {
-        p.out[row * p.out_len + t] = static_cast<scalar_t>(activate<scalar_t>(z, p.neg));
+        p.out[row * p.out_len + t] = static_cast<scalar_t>(activate<scalar_t>(z, p.neg, p.relu));
         p.out_code[row * p.out_len + t] = static_cast<uint8_t>((z > acc_t(0)) << 1);
       }
       continue;
@@ -148,7 +155,7 @@ __device__ __forceinline__ void store_position(const SameConv<scalar_t, acc_t>& 
     const acc_t z1 = __shfl_down_sync(0xffffffffu, z, 1);
     const int64_t j = t >> 1;
     if ((t & 1) == 0 && j < p.out_len && channel) {
-      const acc_t a0 = activate<scalar_t>(z, p.neg), a1 = activate<scalar_t>(z1, p.neg);
+      const acc_t a0 = activate<scalar_t>(z, p.neg, p.relu), a1 = activate<scalar_t>(z1, p.neg, p.relu);
       const bool second = a1 > a0 || (a1 != a1);  // first wins ties; NaN propagates
       p.out[row * p.out_len + j] = static_cast<scalar_t>(second ? a1 : a0);
       p.out_code[row * p.out_len + j] =
@@ -186,7 +193,7 @@ __global__ void __launch_bounds__(kMaxThreads) same_conv_kernel(const SameConv<s
         if (s >= 0 && s < p.len) {
           v = p.go == nullptr ? static_cast<acc_t>(p.x[row * p.len + s])
                               : grad_at_z<scalar_t, acc_t>(p.go + row * p.pooled_len, p.code + row * p.pooled_len, s,
-                                                           p.pooled_len, p.pool, p.neg);
+                                                           p.pooled_len, p.pool, p.neg, p.relu);
         }
         xs[cc * span + i] = v;
       }
@@ -258,7 +265,7 @@ template <typename scalar_t, typename acc_t>
 struct WeightGrad {
   int64_t batch, cin, cout, len, kernel, pad, pooled_len, cols;  // cols = cin * K (+1 with a bias)
   int64_t r_chunk;                                                 // (b, t) pairs per grid.z slice
-  bool pool;
+  bool pool, relu;
   acc_t neg;
   const scalar_t* x;
   const scalar_t* go;
@@ -306,7 +313,7 @@ __global__ void __launch_bounds__(kGemmThreads) weight_grad_kernel(const WeightG
       if (in_range && o < p.cout) {
         const int64_t row = b * p.cout + o;
         v = grad_at_z<scalar_t, acc_t>(p.go + row * p.pooled_len, p.code + row * p.pooled_len, t, p.pooled_len,
-                                       p.pool, p.neg);
+                                       p.pool, p.neg, p.relu);
       }
       gz_tile[rr][m] = v;
     }
@@ -408,7 +415,7 @@ std::tuple<at::Tensor, at::Tensor> conv1d_block_forward_cuda(const at::Tensor& x
     p.batch = batch, p.in_ch = cin, p.out_ch = cout, p.len = len, p.kernel = kernel, p.pad = kernel / 2;
     p.weight = weight.data_ptr<scalar_t>(), p.w_out_stride = cin * kernel, p.w_in_stride = kernel, p.flip = false;
     p.x = x.data_ptr<scalar_t>(), p.go = nullptr, p.code = nullptr, p.pooled_len = out_len, p.pool = pool;
-    p.neg = static_cast<acc_t>(negative_side_slope(act, negative_slope));
+    p.neg = static_cast<acc_t>(negative_side_slope(act, negative_slope)), p.relu = act == Act::relu;
     p.bias = has_bias ? bias.data_ptr<scalar_t>() : nullptr;
     p.out_code = code.data_ptr<uint8_t>(), p.out = out.data_ptr<scalar_t>(), p.out_len = out_len;
     launch_same_conv(p, op);
@@ -452,7 +459,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> conv1d_block_backward_cuda(
       p.batch = batch, p.in_ch = cout, p.out_ch = cin, p.len = len, p.kernel = kernel, p.pad = kernel / 2;
       p.weight = weight.data_ptr<scalar_t>(), p.w_out_stride = kernel, p.w_in_stride = cin * kernel, p.flip = true;
       p.x = nullptr, p.go = go.data_ptr<scalar_t>(), p.code = code.data_ptr<uint8_t>();
-      p.pooled_len = out_len, p.pool = pool, p.neg = neg;
+      p.pooled_len = out_len, p.pool = pool, p.neg = neg, p.relu = act == Act::relu;
       p.bias = nullptr, p.out_code = nullptr, p.out = grad_x.data_ptr<scalar_t>(), p.out_len = len;
       launch_same_conv(p, op);
     }
@@ -460,6 +467,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> conv1d_block_backward_cuda(
     WeightGrad<scalar_t, acc_t> q{};
     q.batch = batch, q.cin = cin, q.cout = cout, q.len = len, q.kernel = kernel, q.pad = kernel / 2;
     q.pooled_len = out_len, q.cols = cin * kernel + (has_bias ? 1 : 0), q.pool = pool, q.neg = neg;
+    q.relu = act == Act::relu;
     q.x = x.data_ptr<scalar_t>(), q.go = go.data_ptr<scalar_t>(), q.code = code.data_ptr<uint8_t>();
     if (q.cols == 0) return;
     const int64_t tiles_m = (cout + kTileM - 1) / kTileM, tiles_n = (q.cols + kTileN - 1) / kTileN;

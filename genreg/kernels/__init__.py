@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from ..errors import KernelError, UsageError
-from . import reference
+from . import _autocast, reference
 from ._loader import extension_state, has_kernel
 
 BACKENDS = ("auto", "fused", "reference")
@@ -98,7 +98,11 @@ def gp_interpolate(real: Tensor, fake: Tensor, eps: Tensor) -> Tensor:
 
     ``real`` and ``fake`` of any rank >= 1 with the batch first; ``eps`` has one value per
     sample (shape ``(B,)`` or ``(B, 1, ..., 1)``). Differentiable in all three inputs.
+    Under ``torch.autocast`` the three are promoted to their widest dtype (see
+    :mod:`genreg.kernels._autocast`).
     """
+    if isinstance(real, Tensor):
+        real, fake, eps = _autocast.promote(real.device.type, real, fake, eps)
     _check_per_sample("gp_interpolate", real, {"fake": fake}, {"eps": eps})
     if resolve("gp_interpolate", real.device.type) == "fused":
         return torch.ops.genreg.gp_interpolate(real, fake, eps.reshape(real.shape[0]))
@@ -113,8 +117,11 @@ def grad_penalty(grads: Tensor, mode: str = "gp", center: float = 1.0, p: float 
 
     Differentiable any number of times. Where a sample's gradient is all zeros its
     penalty's gradient is 0 (never NaN), on both paths for ``gp`` and, for ``div``,
-    on the fused path (the reference gives NaN there when p < 2).
+    on the fused path (the reference gives NaN there when p < 2). Under CUDA autocast
+    the penalty is computed in float32 (see :mod:`genreg.kernels._autocast`).
     """
+    if isinstance(grads, Tensor):
+        grads = _autocast.penalty_input(grads.device.type, grads)
     _check_per_sample("grad_penalty", grads, {}, {})
     if mode not in reference.GRAD_PENALTY_MODES:
         raise ValueError(f"grad_penalty: unknown mode {mode!r}; modes are {', '.join(reference.GRAD_PENALTY_MODES)}")
@@ -123,7 +130,7 @@ def grad_penalty(grads: Tensor, mode: str = "gp", center: float = 1.0, p: float 
     if mode == "div" and p <= 0:
         raise ValueError(f"grad_penalty: mode div needs p > 0, got p={p}")
     if resolve("grad_penalty", grads.device.type) == "fused":
-        return torch.ops.genreg.grad_penalty(grads, mode, float(center), float(p))
+        return torch.ops.genreg.grad_penalty_forward(grads, mode, float(center), float(p))[0]
     return reference.grad_penalty(grads, mode, center, p)
 
 
@@ -168,6 +175,9 @@ def _check_conv1d_args(op: str, x: Tensor, weight: Tensor, bias: Tensor | None, 
         raise ValueError(f"{op}: x must be (batch, channels, length), got shape {tuple(x.shape)}")
     if weight.dim() != 3 or weight.shape[1] != x.shape[1]:
         raise ValueError(f"{op}: weight must be (out_channels, {x.shape[1]}, kernel), got shape {tuple(weight.shape)}")
+    if x.shape[1] < 1 or weight.shape[0] < 1:
+        raise ValueError(f"{op}: needs at least one input channel and one output channel, got x of shape "
+                         f"{tuple(x.shape)} and weight of shape {tuple(weight.shape)}")
     if weight.shape[2] % 2 == 0:
         raise ValueError(f"{op}: kernel size must be odd for 'same' padding, got {weight.shape[2]}")
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
@@ -216,11 +226,15 @@ def conv1d_block(x: Tensor, weight: Tensor, bias: Tensor | None = None, activati
     (``CONV1D_CUDA_FUSED_MAX_TAPS``, provisional until measured on a GPU), cuDNN otherwise.
     """
     op = "conv1d_block"
+    if isinstance(x, Tensor):
+        x, weight, bias = _autocast.lower_precision(x.device.type, x, weight, bias)
     _check_conv1d_args(op, x, weight, bias, activation)
     if not isinstance(pool, bool):
         raise TypeError(f"{op}: pool must be a bool (True: max-pool 2), got {pool!r}")
     if pool and x.shape[2] < 2:
         raise ValueError(f"{op}: max-pool 2 needs length >= 2, got {x.shape[2]}")
+    if x.shape[2] < 1:
+        raise ValueError(f"{op}: x must have length >= 1, got {x.shape[2]}")
     pays_off = (_conv1d_cuda_fused_pays_off if x.device.type == "cuda" else _conv1d_fused_pays_off)(x, weight)
     if _conv1d_backend(op, "conv1d_block_forward", x, weight, pays_off) == "fused":
         return torch.ops.genreg.conv1d_block_forward(x, weight, bias, activation, float(negative_slope), pool)[0]
@@ -239,6 +253,8 @@ def upconv1d_block(x: Tensor, weight: Tensor, bias: Tensor | None, size: int, ac
     runs by the same few-taps rule as conv1d_block's (``CONV1D_CUDA_FUSED_MAX_TAPS``).
     """
     op = "upconv1d_block"
+    if isinstance(x, Tensor):
+        x, weight, bias = _autocast.lower_precision(x.device.type, x, weight, bias)
     _check_conv1d_args(op, x, weight, bias, activation)
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ValueError(f"{op}: size must be an int >= 1, got {size!r}")

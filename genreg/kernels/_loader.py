@@ -53,8 +53,11 @@ def _load() -> ExtensionState:
         cpu_isa=getattr(_C, "CPU_ISA", None),
         path=getattr(_C, "__file__", None),
     )
-    from . import _ops  # fake-tensor and autograd rules for the ops
-
+    try:
+        from . import _ops  # the op list (from genreg._C) and their fake-tensor rules
+    except (ImportError, AttributeError) as exc:
+        return ExtensionState(False, f"genreg._C does not match genreg's Python code ({' '.join(str(exc).split())}); "
+                                     "rebuild it with `pip install --no-build-isolation -e .`")
     state.ops = list(_ops.OPS)
     return state
 
@@ -69,8 +72,15 @@ def extension_state() -> ExtensionState:
     return _state
 
 
+# The kernel op that decides whether a genreg.kernels function runs fused, where the names differ.
+_KERNEL_OP = {"grad_penalty": "grad_penalty_forward", "conv1d_block": "conv1d_block_forward",
+              "upconv1d_block": "upconv1d_block_forward"}
+
+
 def has_kernel(op: str, device_type: str) -> bool:
-    """Whether the extension provides ``op`` for tensors on ``device_type`` ("cpu", "cuda")."""
+    """Whether the extension provides ``op`` (an op of ``genreg._C.OPS``, or a function of
+    genreg.kernels) for tensors on ``device_type`` ("cpu", "cuda")."""
+    op = _KERNEL_OP.get(op, op)
     state = extension_state()
     if not state.loaded or op not in state.ops:
         return False

@@ -7,6 +7,8 @@ speed.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -30,7 +32,8 @@ def grad_penalty(grads: Tensor, mode: str = "gp", center: float = 1.0, p: float 
     ``gp``:  (||g||_2 - center)^2          (WGAN-GP, Gulrajani et al. 2017)
     ``div``: ||g||_2^p = (sum g^2)^(p/2)   (WGAN-div, Wu et al. 2018; the loss scales it by k/2)
     """
-    flat = grads.reshape(grads.shape[0], -1)
+    # the sample size spelled out: reshape(B, -1) is ambiguous for an empty batch
+    flat = grads.reshape(grads.shape[0], math.prod(grads.shape[1:]))
     if mode == "gp":
         return (torch.linalg.vector_norm(flat, dim=1) - center) ** 2
     if mode == "div":

@@ -1,6 +1,7 @@
-"""The conv1d kernels' loops exist once per instruction set (AVX-512, AVX2+FMA, plain
-x86-64), picked at load time. This machine runs the widest it supports; the narrower
-copies are checked here in subprocesses with GENREG_CPU_ISA lowering the choice."""
+"""The CPU kernels' loops (conv1d, and the penalty's and interpolation's) exist once per
+instruction set (AVX-512, AVX2+FMA, plain x86-64), picked at load time by one mechanism
+(csrc/cpu/isa.h). This machine runs the widest it supports; the narrower copies are
+checked here in subprocesses with GENREG_CPU_ISA lowering the choice."""
 
 import os
 import subprocess
@@ -29,6 +30,16 @@ for dtype, tol in ((torch.float64, 1e-10), (torch.float32, 1e-4)):
             for g, e in zip((got, *torch.autograd.grad(got, (x, w, b), up)),
                             (want, *torch.autograd.grad(want, (x, w, b), up))):
                 torch.testing.assert_close(g, e, rtol=tol, atol=tol)
+for dtype, tol in ((torch.float64, 1e-10), (torch.float32, 1e-5)):
+    g = torch.randn(5, 3, 40, 7, dtype=dtype, requires_grad=True)
+    for mode, p in (("gp", 6.0), ("div", 6.0), ("div", 3.5)):
+        got = torch.ops.genreg.grad_penalty_forward(g, mode, 1.0, p)[0]
+        want = reference.grad_penalty(g, mode, 1.0, p)
+        torch.testing.assert_close(got, want, rtol=tol, atol=tol)
+        torch.testing.assert_close(torch.autograd.grad(got.sum(), g)[0], torch.autograd.grad(want.sum(), g)[0],
+                                   rtol=tol, atol=tol)
+    real, fake, eps = torch.randn(6, 77, dtype=dtype), torch.randn(6, 77, dtype=dtype), torch.rand(6, dtype=dtype)
+    assert torch.equal(torch.ops.genreg.gp_interpolate(real, fake, eps), reference.gp_interpolate(real, fake, eps))
 print("ok")
 """
 

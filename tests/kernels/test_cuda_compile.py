@@ -100,14 +100,13 @@ def test_every_cu_file_compiles_for_the_gpu(tmp_path):
 
 def test_every_op_with_a_cpu_kernel_has_a_cuda_kernel():
     """`auto` has a fused path on both backends: every op the CPU sources register is
-    registered by a CUDA source too, except the grad_penalty pair that hands per-sample
-    sums from forward to backward (grad_penalty's autograd uses its other pair on CUDA)."""
+    registered by a CUDA source too (the grad_penalty pair included)."""
     impl = re.compile(r'm\.impl\("(\w+)"')
     ops = lambda files: {op for f in files for op in impl.findall(f.read_text())}
     cpu = ops((ROOT / "csrc" / "cpu").glob("*.cpp"))
     cuda = ops(SOURCES)
     assert {"conv1d_block_forward", "upconv1d_block_forward", "upconv1d_block_backward"} <= cuda
-    assert cpu - cuda <= {"grad_penalty_forward", "grad_penalty_backward_sumsq"}, sorted(cpu - cuda)
+    assert cpu - cuda == set(), sorted(cpu - cuda)
 
 
 @pytest.mark.slow

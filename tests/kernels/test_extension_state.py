@@ -83,7 +83,7 @@ def test_info_reports_extension_truthfully(capsys):
     state = kernels.extension_state()
     assert info["extension"]["loaded"] == state.loaded
     if state.loaded:
-        for op in ("gp_interpolate", "grad_penalty", "grad_penalty_backward", "conv1d_block_forward"):
+        for op in ("gp_interpolate", "grad_penalty_forward", "grad_penalty_backward", "conv1d_block_forward"):
             assert info["fused_ops"][op]["cpu"] is True
             assert info["fused_ops"][op]["cuda"] == kernels.has_kernel(op, "cuda")
         assert main(["info"]) == 0

@@ -21,7 +21,13 @@ MODES = [("gp", 1.0, 6.0), ("gp", 0.5, 6.0), ("div", 1.0, 6.0), ("div", 1.0, 2.0
 
 
 def fused(g, mode, center, p):
-    return torch.ops.genreg.grad_penalty(g, mode, center, p)
+    return torch.ops.genreg.grad_penalty_forward(g, mode, center, p)[0]
+
+
+def fused_backward(grad_out, g, mode, center, p):
+    """The backward op, with the sums of squares its forward hands over."""
+    sumsq = torch.ops.genreg.grad_penalty_forward(g, mode, center, p)[1]
+    return torch.ops.genreg.grad_penalty_backward(grad_out, g, sumsq, mode, center, p)
 
 
 @st.composite
@@ -73,8 +79,8 @@ def test_bfloat16_and_half_match_reference_in_float64(fused_cpu, name, center, p
         assert out.dtype == dtype
         torch.testing.assert_close(out.double(), exact, **TOL[torch.bfloat16])
         go = torch.rand(7, dtype=torch.float64)
-        d_exact = torch.ops.genreg.grad_penalty_backward(go, g.double(), name, center, p)
-        d_out = torch.ops.genreg.grad_penalty_backward(go.to(dtype), g, name, center, p)
+        d_exact = fused_backward(go, g.double(), name, center, p)
+        d_out = fused_backward(go.to(dtype), g, name, center, p)
         torch.testing.assert_close(d_out.double(), d_exact, **TOL[torch.bfloat16])
 
 
@@ -96,9 +102,10 @@ def test_long_samples_and_batch_one(fused_cpu):
 def test_opcheck(fused_cpu, name, center, p, dtype):
     fused_cpu("grad_penalty")
     g = torch.randn(4, 3, 5, dtype=dtype, requires_grad=True)
-    torch.library.opcheck(torch.ops.genreg.grad_penalty, (g, name, center, p))
+    torch.library.opcheck(torch.ops.genreg.grad_penalty_forward, (g, name, center, p))
     go = torch.rand(4, dtype=dtype, requires_grad=True)
-    torch.library.opcheck(torch.ops.genreg.grad_penalty_backward, (go, g, name, center, p))
+    sumsq = torch.ops.genreg.grad_penalty_forward(g, name, center, p)[1].detach()
+    torch.library.opcheck(torch.ops.genreg.grad_penalty_backward, (go, g, sumsq, name, center, p))
 
 
 @pytest.mark.parametrize("name,center,p", MODES)
@@ -109,15 +116,15 @@ def test_gradcheck_and_gradgradcheck(fused_cpu, name, center, p):
     assert torch.autograd.gradcheck(fn, (g,))
     assert torch.autograd.gradgradcheck(fn, (g,))
     go = torch.rand(3, dtype=torch.float64, requires_grad=True)
-    bwd = lambda o, x: torch.ops.genreg.grad_penalty_backward(o, x, name, center, p)
+    bwd = lambda o, x: fused_backward(o, x, name, center, p)
     assert torch.autograd.gradcheck(bwd, (go, g))
     assert torch.autograd.gradgradcheck(bwd, (go, g))
 
 
 @pytest.mark.parametrize("name,center,p", MODES)
-def test_pair_with_saved_sums_matches_the_plain_pair(fused_cpu, name, center, p):
-    """grad_penalty_forward / grad_penalty_backward_sumsq (what grad_penalty's autograd
-    runs on CPU) against grad_penalty / grad_penalty_backward and the reference."""
+def test_pair_with_saved_sums_matches_the_reference(fused_cpu, name, center, p):
+    """grad_penalty_forward / grad_penalty_backward (what grad_penalty's autograd runs)
+    against the reference, and the sums of squares handed over."""
     fused_cpu("grad_penalty_forward")
     for dtype, shape in [(torch.float64, (5, 3, 7)), (torch.float32, (64, 3, 16, 16)), (torch.float32, (2, 40_000)),
                          (torch.bfloat16, (6, 33))]:
@@ -125,11 +132,14 @@ def test_pair_with_saved_sums_matches_the_plain_pair(fused_cpu, name, center, p)
         penalty, sumsq = torch.ops.genreg.grad_penalty_forward(g, name, center, p)
         assert sumsq.dtype == torch.float64 and sumsq.shape == (shape[0],)
         torch.testing.assert_close(sumsq, g.double().flatten(1).pow(2).sum(1), rtol=1e-6, atol=1e-9)
-        assert torch.equal(penalty, torch.ops.genreg.grad_penalty(g, name, center, p))
+        tol = TOL.get(dtype, TOL[torch.bfloat16])
+        g64 = g.double().requires_grad_(True)
+        want = reference.grad_penalty(g64, name, center, p)
+        torch.testing.assert_close(penalty.double(), want, **tol)
         go = torch.rand(shape[0]).to(dtype)
-        torch.testing.assert_close(torch.ops.genreg.grad_penalty_backward_sumsq(go, g, sumsq, name, center, p),
-                                   torch.ops.genreg.grad_penalty_backward(go, g, name, center, p),
-                                   **TOL.get(dtype, TOL[torch.bfloat16]))
+        (want_grad,) = torch.autograd.grad(want, g64, go.double())
+        torch.testing.assert_close(torch.ops.genreg.grad_penalty_backward(go, g, sumsq, name, center, p).double(),
+                                   want_grad, **tol)
 
 
 @pytest.mark.parametrize("name,center,p", [("gp", 0.5, 6.0), ("div", 1.0, 3.5)])
@@ -142,8 +152,8 @@ def test_pair_with_saved_sums_opcheck_and_gradcheck(fused_cpu, name, center, p):
     # the sums as an input of their own (as the op sees them), away from g's
     go = torch.rand(4, dtype=torch.float64, requires_grad=True)
     sumsq = (g.detach().flatten(1).pow(2).sum(1) + 0.5).requires_grad_(True)
-    torch.library.opcheck(torch.ops.genreg.grad_penalty_backward_sumsq, (go, g, sumsq, name, center, p))
-    bwd = lambda o, x, s: torch.ops.genreg.grad_penalty_backward_sumsq(o, x, s, name, center, p)
+    torch.library.opcheck(torch.ops.genreg.grad_penalty_backward, (go, g, sumsq, name, center, p))
+    bwd = lambda o, x, s: torch.ops.genreg.grad_penalty_backward(o, x, s, name, center, p)
     assert torch.autograd.gradcheck(bwd, (go, g, sumsq)) and torch.autograd.gradgradcheck(bwd, (go, g, sumsq))
 
 
@@ -241,19 +251,20 @@ def test_public_op_validates_inputs():
 def test_kernel_checks_its_inputs(fused_cpu):
     fused_cpu("grad_penalty")
     g = torch.randn(2, 3)
+    sumsq = torch.ones(2, dtype=torch.float64)
     with pytest.raises(RuntimeError, match="unknown mode 'l1'"):
-        torch.ops.genreg.grad_penalty(g, "l1", 1.0, 6.0)
+        torch.ops.genreg.grad_penalty_backward(torch.ones(2), g, sumsq, "l1", 1.0, 6.0)
     with pytest.raises(RuntimeError, match="must be floating point"):
-        torch.ops.genreg.grad_penalty(torch.ones(2, 3, dtype=torch.int32), "gp", 1.0, 6.0)
+        torch.ops.genreg.grad_penalty_forward(torch.ones(2, 3, dtype=torch.int32), "gp", 1.0, 6.0)
     with pytest.raises(RuntimeError, match=r"grad_out must have shape \(2,\)"):
-        torch.ops.genreg.grad_penalty_backward(torch.ones(3), g, "gp", 1.0, 6.0)
+        torch.ops.genreg.grad_penalty_backward(torch.ones(3), g, sumsq, "gp", 1.0, 6.0)
     with pytest.raises(RuntimeError, match="grad_out has dtype"):
-        torch.ops.genreg.grad_penalty_backward(torch.ones(2, dtype=torch.float64), g, "gp", 1.0, 6.0)
+        torch.ops.genreg.grad_penalty_backward(torch.ones(2, dtype=torch.float64), g, sumsq, "gp", 1.0, 6.0)
     with pytest.raises(RuntimeError, match=r"sumsq must be float64 of shape \(2,\)"):
-        torch.ops.genreg.grad_penalty_backward_sumsq(torch.ones(2), g, torch.ones(2), "gp", 1.0, 6.0)
+        torch.ops.genreg.grad_penalty_backward(torch.ones(2), g, torch.ones(2), "gp", 1.0, 6.0)
     with pytest.raises(RuntimeError, match=r"sumsq must be float64 of shape \(2,\)"):
-        torch.ops.genreg.grad_penalty_backward_sumsq(torch.ones(2), g, torch.ones(3, dtype=torch.float64), "gp",
-                                                     1.0, 6.0)
+        torch.ops.genreg.grad_penalty_backward(torch.ones(2), g, torch.ones(3, dtype=torch.float64), "gp",
+                                               1.0, 6.0)
     with pytest.raises(RuntimeError, match="grad_penalty_forward: unknown mode 'l1'"):
         torch.ops.genreg.grad_penalty_forward(g, "l1", 1.0, 6.0)
 
@@ -269,7 +280,7 @@ def test_backend_reference_skips_the_kernel():
 @pytest.mark.cuda
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16, torch.float64])
 def test_cuda_matches_reference(cuda_device, dtype):
-    if not kernels.has_kernel("grad_penalty", "cuda"):
+    if not kernels.has_kernel("grad_penalty_forward", "cuda"):
         pytest.skip(f"no CUDA kernel for grad_penalty in this build: {kernels.extension_state()}")
     tol = TOL.get(dtype, TOL[torch.bfloat16])
     for shape in [(1, 3, 128, 128), (64, 3, 64, 64), (300, 1, 500), (2, 7)]:
@@ -279,9 +290,12 @@ def test_cuda_matches_reference(cuda_device, dtype):
             out = fused(g.to(dtype), name, center, p)
             torch.testing.assert_close(out.double(), exact, **tol)
             go = torch.rand(shape[0], device=cuda_device, dtype=torch.float64)
-            d_exact = torch.ops.genreg.grad_penalty_backward(go.cpu(), g.cpu(), name, center, p)
-            d_out = torch.ops.genreg.grad_penalty_backward(go.to(dtype), g.to(dtype), name, center, p)
+            d_exact = fused_backward(go.cpu(), g.cpu(), name, center, p)
+            d_out = fused_backward(go.to(dtype), g.to(dtype), name, center, p)
             torch.testing.assert_close(d_out.double().cpu(), d_exact, **tol)
     gg = torch.randn(4, 3, 5, device=cuda_device, dtype=torch.float64, requires_grad=True)
-    torch.library.opcheck(torch.ops.genreg.grad_penalty, (gg, "gp", 1.0, 6.0))
+    torch.library.opcheck(torch.ops.genreg.grad_penalty_forward, (gg, "gp", 1.0, 6.0))
+    sumsq = torch.ops.genreg.grad_penalty_forward(gg, "gp", 1.0, 6.0)[1].detach()
+    go = torch.rand(4, device=cuda_device, dtype=torch.float64, requires_grad=True)
+    torch.library.opcheck(torch.ops.genreg.grad_penalty_backward, (go, gg, sumsq, "gp", 1.0, 6.0))
     assert torch.autograd.gradgradcheck(lambda x: fused(x, "div", 1.0, 3.0), (gg,))
