@@ -30,6 +30,7 @@ class ACGANConfig(GANArchConfig):
     n_critic: int = 1
     num_classes: int = 3
     aux_weight: float = 1.0
+    aux_fake: float = 1.0  # weight of the critic's class loss on generated images (0: real only)
 
     train_defaults = {**GANArchConfig.train_defaults, "num_samples": 48}  # a 3-class grid of 16 each
     optim_defaults = {"lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999)}
@@ -38,6 +39,8 @@ class ACGANConfig(GANArchConfig):
         super().validate()
         if self.num_classes < 1:
             raise UsageError(f"model.num_classes must be >= 1 for an acGAN, got {self.num_classes}")
+        if not self.aux_fake >= 0:
+            raise UsageError(f"model.aux_fake must be >= 0, got {self.aux_fake}")
 
 
 @model_factory(ACGANConfig)
