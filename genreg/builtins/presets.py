@@ -30,7 +30,11 @@ spread:
   fidelity but diversity ratio 0.41 (one class 0.17). Adding the minibatch standard-deviation
   channel to the critic (Karras et al. 2018) and halving the class-loss weight (0.5) gives
   90.3 % fidelity, diversity ratio mean 1.13 / min 0.66, Fréchet distance 77 (real train vs
-  test 0.96). An EMA of the generator (0.999) breaks BatchNorm generators (33 % fidelity: the
+  test 0.96). Caution: these diversity ratios are in the eval classifier's features, which
+  blur within-class variation: the same settings without the 0.5 weight gave a feature ratio of
+  0.52 from rows that look like near-copies of one image, so the preset's rows may still be
+  collapsed; `genreg eval` now also reports the ratio in pixels (not yet measured for this
+  preset; its slow test asserts both). An EMA of the generator (0.999) breaks BatchNorm generators (33 % fidelity: the
   EMA weights run with the live generator's BatchNorm statistics), so none is used here.
 - ``wgan-gp-galaxies32``: the model's defaults (5 critic steps, GP 10) for 1500 steps: Fréchet
   distance 129 (600 steps: 1180).
