@@ -14,7 +14,9 @@ from genreg.train.loop import resolve_run
 from plugin_dists import GOOD, OLD_API, write_dist
 from test_cli import genreg as run_cli
 
-BUILTIN_PRESETS = [f"{m}-{d}" for m in ("gan", "mlp-gan", "wgan-div", "wgan-gp") for d in ("grid25", "ring8")]
+TOY_PRESETS = [f"{m}-{d}" for m in ("gan", "mlp-gan", "wgan-div", "wgan-gp") for d in ("grid25", "ring8")]
+GALAXY_PRESETS = [f"{m}-galaxies32" for m in ("acgan", "wgan-div", "wgan-gp")]
+BUILTIN_PRESETS = sorted(TOY_PRESETS + GALAXY_PRESETS)
 
 
 def test_builtin_presets_are_registry_entries():
@@ -22,7 +24,11 @@ def test_builtin_presets_are_registry_entries():
     assert sorted(found) == BUILTIN_PRESETS
     for entry in found.values():
         overrides = entry.create()
-        assert overrides["model"] == entry.name.rsplit("-", 1)[0] and overrides["data"] == entry.name.rsplit("-", 1)[1]
+        model, data = entry.name.rsplit("-", 1)
+        if entry.name in GALAXY_PRESETS:
+            assert (overrides["model"], overrides["data"], overrides["data.size"]) == (model, "galaxies", 32)
+        else:
+            assert overrides["model"] == model and overrides["data"] == data
         assert entry.summary
 
 

@@ -9,8 +9,11 @@ points (D,)      with mode centres (ring8, grid25): mode coverage and the share 
                  coordinates, generated vs real, next to real train vs real test
 images (C,H,W)   labelled: the Fréchet distance in the feature space of the evaluation's
                  classifier (:mod:`genreg.eval.classifier`), real train vs test as its
-                 floor, class fidelity of conditional samples, and the classifier's own
-                 test accuracy next to them; unlabelled: the Fréchet distance of the
+                 floor, class fidelity of conditional samples and their intra-class
+                 diversity (mean pairwise feature distance within a class, generated over
+                 real: :mod:`genreg.metrics.diversity`; also in pixels, which the
+                 classifier cannot blur), and the classifier's own test
+                 accuracy next to them; unlabelled: the Fréchet distance of the
                  images average-pooled to 4x4 (a crude but classifier-free measure)
 traces (C, L)    the gap between the mean FFT spectra of generated and real traces; on radio
                  traces labelled by pulse polarity, the class fidelity read off the traces
@@ -83,8 +86,28 @@ def _images(run, data, samples, labels, n, metrics, data_overrides, seed):
     if labels is not None:
         metrics["class_fidelity"] = class_fidelity(clf.net, samples, labels)
         used.append("class_fidelity")
+        if data.y is not None:
+            metrics["intra_class_diversity"] = _diversity(clf.net, samples, labels, real_test, data.y[:n])
+            used.append("intra_class_diversity")
+            metrics["intra_class_diversity_pixels"] = _diversity(None, samples, labels, real_test, data.y[:n])
     metrics["classifier_test_accuracy"] = clf.info["test_accuracy"]
     metrics["feature_net"] = {**clf.info, "used_by": used}
+
+
+def _diversity(net, samples, labels, real, real_labels) -> dict:
+    """Mean pairwise distance within each class, generated vs real: in ``net``'s classifier
+    features, or in pixels (``net=None``). The classifier is trained to ignore within-class
+    variation, so its features understate it (near-copies can still score ~0.5 there); the
+    pixel distance is the stricter check of collapse."""
+    from ..metrics.diversity import intra_class_diversity
+    from ..metrics.frechet import extract_features
+
+    def feats(x):
+        return x.reshape(len(x), -1).double().numpy() if net is None else extract_features(net, x)
+
+    out = intra_class_diversity(feats(samples), labels.numpy(), feats(real), real_labels.numpy())
+    out["per_class"] = {str(c): v for c, v in out["per_class"].items()}  # JSON keys
+    return out
 
 
 def _traces(run, data, samples, labels, n, metrics):

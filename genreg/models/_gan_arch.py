@@ -43,6 +43,7 @@ class GANArchConfig(AdversarialConfig):
     image_size: int = 0  # 0 = the data's (64 without data)
     channels: int = 0  # image channels; 0 = the data's (3 without data)
     base_channels: int = 64
+    minibatch_std: bool = False  # critic sees the batch's feature spread (Karras et al. 2018): against collapse
     # trace1d
     length: int = 0  # trace length; 0 = the data's (500 without data)
     trace_channels: tuple[int, ...] = (128, 64, 32, 16)  # generator; the critic uses them reversed
@@ -158,7 +159,8 @@ def build_networks(cfg: GANArchConfig):
 
         size, ch = _size(cfg, "image_size"), _size(cfg, "channels")
         return (DCGANGenerator(size, ch, latent, cfg.base_channels, cfg.num_classes, norm=cfg.norm_g),
-                DCGANCritic(size, ch, cfg.base_channels, cfg.num_classes, norm=cfg.norm_d))
+                DCGANCritic(size, ch, cfg.base_channels, cfg.num_classes, norm=cfg.norm_d,
+                            minibatch_std=cfg.minibatch_std))
     if arch == "trace1d":
         from ..nets.trace1d import TraceCritic, TraceGenerator
 

@@ -7,6 +7,12 @@ generated ones (the requested labels) to the critic loss, and on generated ones 
 generator loss. BCE loss (non-saturating); ``model.loss_params.real_label=0.9`` gives
 one-sided real-label smoothing (off by default: real_label 1.0). Classes: 0 barred spiral, 1 elliptical, 2 spiral (the galaxies data set).
 
+``model.aux_fake`` weighs the critic's class loss on generated images (1 = Odena et al.'s
+form; 0 = the classifier learns from real labels only, which removes the pull towards easily
+classified, low-diversity samples, Shu et al. 2017); ``model.minibatch_std=true`` gives the
+critic the batch's feature spread (Karras et al. 2018). The preset ``acgan-galaxies32`` uses
+both (see :mod:`genreg.builtins.presets` for the measured effect).
+
 Defaults: Adam lr 2e-4, betas (0.5, 0.999), batch 64, one critic update per step,
 BatchNorm; galaxies at 64x64 (``data.size=128`` for the 128x128 variant). With
 ``data=ring8 data.labels=true model.num_classes=8`` it trains on labelled points, and with
@@ -30,6 +36,7 @@ class ACGANConfig(GANArchConfig):
     n_critic: int = 1
     num_classes: int = 3
     aux_weight: float = 1.0
+    aux_fake: float = 1.0  # weight of the critic's class loss on generated images (0: real only)
 
     train_defaults = {**GANArchConfig.train_defaults, "num_samples": 48}  # a 3-class grid of 16 each
     optim_defaults = {"lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999)}
@@ -38,6 +45,8 @@ class ACGANConfig(GANArchConfig):
         super().validate()
         if self.num_classes < 1:
             raise UsageError(f"model.num_classes must be >= 1 for an acGAN, got {self.num_classes}")
+        if not self.aux_fake >= 0:
+            raise UsageError(f"model.aux_fake must be >= 0, got {self.aux_fake}")
 
 
 @model_factory(ACGANConfig)

@@ -4,7 +4,8 @@ Generator: z (plus a class embedding when conditional) -> ConvTranspose 4x4 at 4
 resolution, then stride-2 ConvTranspose blocks doubling the resolution up to the image
 size (4 -> 8 -> 16 -> 32 -> 64, one more block for 128), norm + ReLU between them.
 Critic: the mirror image with stride-2 convolutions and LeakyReLU(0.2) down to 4x4, then
-a 4x4 convolution to one score per sample; with ``num_classes > 0`` also class logits
+a 4x4 convolution to one score per sample (``minibatch_std=True``: after one more feature
+channel, the batch's feature spread, Karras et al. 2018); with ``num_classes > 0`` also class logits
 from the same features (the acGAN critic), returned as ``(score, class_logits)``.
 
 Channels: ``base_channels * min(size / (2 * resolution), 8)`` at each resolution, i.e.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 from typing import Optional, Tuple, Union
 
+import torch
 from torch import Tensor, nn
 
 from ..errors import UsageError
@@ -81,6 +83,16 @@ class DCGANGenerator(Generator):
         return self.net(h.reshape(h.shape[0], h.shape[1], 1, 1))
 
 
+def _batch_std(h: Tensor) -> Tensor:
+    """(B, C, H, W) -> (B, 1, H, W): the batch's mean feature standard deviation as one extra
+    channel (the minibatch standard deviation layer of Karras et al. 2018). A generator that
+    draws one image per class gives it 0, which the critic can tell from real batches."""
+    if h.shape[0] < 2:
+        return h.new_zeros(h.shape[0], 1, *h.shape[2:])
+    s = h.float().var(dim=0, unbiased=False).add(1e-8).sqrt().mean().to(h.dtype)
+    return s.expand(h.shape[0], 1, *h.shape[2:])
+
+
 class DCGANCritic(Critic):
     """(B, channels, H, W) images -> (B,) scores, or ((B,), (B, num_classes)) for the acGAN critic.
 
@@ -89,7 +101,7 @@ class DCGANCritic(Critic):
     """
 
     def __init__(self, image_size: int = 64, channels: int = 3, base_channels: int = 64, num_classes: int = 0,
-                 norm: str = "batch", negative_slope: float = 0.2) -> None:
+                 norm: str = "batch", negative_slope: float = 0.2, minibatch_std: bool = False) -> None:
         super().__init__()
         owner = "DCGANCritic"
         _check_size(owner, image_size)
@@ -109,6 +121,8 @@ class DCGANCritic(Critic):
                        nn.LeakyReLU(negative_slope)]
             width, resolution = nxt, resolution // 2
         self.features = nn.Sequential(*layers)  # (B, width, 4, 4)
+        self.minibatch_std = bool(minibatch_std)
+        width += int(self.minibatch_std)
         self.score = nn.Conv2d(width, 1, 4, 1, 0)
         self.classify = nn.Linear(width * 16, self.num_classes) if self.num_classes > 0 else None
         init_dcgan_weights(self)
@@ -116,6 +130,8 @@ class DCGANCritic(Critic):
     def forward(self, x: Tensor, y: Optional[Tensor] = None) -> Union[Tensor, Tuple[Tensor, Tensor]]:
         check_input("DCGANCritic", x, self.input_shape)
         h = self.features(x)
+        if self.minibatch_std:
+            h = torch.cat([h, _batch_std(h)], dim=1)
         score = self.score(h).reshape(x.shape[0])
         if self.classify is None:
             return score

@@ -2,7 +2,7 @@
 
 One training step = ``n_critic`` critic updates, each on a fresh real batch::
 
-    L_D = loss.critic(D(real), D(G(z))) + penalty(D, real, G(z), y) [+ aux_weight * (CE(real) + CE(fake))]
+    L_D = loss.critic(D(real), D(G(z))) + penalty(D, real, G(z), y) [+ aux_weight * (CE(real) + aux_fake * CE(fake))]
 
 then one generator update ``L_G = loss.generator(D(G(z)))`` [+ aux_weight * CE(fake)].
 So WGAN-GP and WGAN-div differ only by the penalty entry. Class-conditional models
@@ -54,6 +54,7 @@ class AdversarialTrainer:
         self.loss = _create("loss", mc.loss, mc.loss_params, "model.loss_params")
         self.penalty = _create("penalty", mc.penalty, mc.penalty_params, "model.penalty_params")
         self.n_critic, self.aux_weight = mc.n_critic, mc.aux_weight
+        self.aux_fake = float(getattr(mc, "aux_fake", 1.0))  # weight of the critic's class loss on fakes
         self.num_classes = model.num_classes
         self.generator_ddp = wrap(self.generator, dist, device)
         self.critic_ddp = wrap(self.critic, dist, device)
@@ -117,7 +118,7 @@ class AdversarialTrainer:
                          "penalty": self.penalty(self.critic, real, fake, y)}
                 if self.num_classes and real_logits is not None:
                     terms["d_aux"] = self.aux_weight * (F.cross_entropy(real_logits, y)
-                                                        + F.cross_entropy(fake_logits, y))
+                                                        + self.aux_fake * F.cross_entropy(fake_logits, y))
             self.update("critic", terms, self.opt_d, self.params_d)
             with torch.no_grad():  # metrics: no autograd records, no detach ops
                 values = stack_values([*terms.values(), real_score.mean(), fake_score.mean()])

@@ -145,3 +145,12 @@ def test_mlp_gan_uses_the_mlp2d_networks():
     assert isinstance(model.generator, MLPGenerator) and isinstance(model.critic, MLPCritic)
     score, logits = model.critic(model.generator(torch.randn(5, 8), torch.arange(5) % 3))
     assert score.shape == (5,) and logits.shape == (5, 3)
+
+
+def test_acgan_aux_fake_and_minibatch_std_settings():
+    with pytest.raises(UsageError, match=r"model.aux_fake must be >= 0, got -1"):
+        genreg.create("model", "acgan", aux_fake=-1.0)
+    model = genreg.create("model", "acgan", image_size=32, base_channels=8, minibatch_std=True)
+    assert model.critic.minibatch_std and model.config.aux_fake == 1.0  # Odena et al.'s form by default
+    score, logits = model.critic(model.generator(torch.randn(4, model.generator.latent_dim), torch.arange(4) % 3))
+    assert score.shape == (4,) and logits.shape == (4, 3)

@@ -64,7 +64,16 @@ def test_eval_acgan_reports_frechet_distance_and_class_fidelity(runs, capsys, tm
     # every number read through the classifier has its test accuracy beside it
     assert m["classifier_test_accuracy"] == m["feature_net"]["test_accuracy"]
     assert set(m["feature_net"]["used_by"]) == {"frechet_distance", "frechet_distance_real_train_vs_test",
-                                                "class_fidelity"}
+                                                "class_fidelity", "intra_class_diversity"}
+    # intra-class diversity: per class, generated over real mean pairwise feature distance
+    div = m["intra_class_diversity"]
+    assert div["per_class"] and set(div["per_class"]) <= {"0", "1", "2"}
+    for c in div["per_class"].values():
+        assert c["generated"] >= 0 and c["real"] > 0 and c["ratio"] == pytest.approx(c["generated"] / c["real"])
+    ratios = [c["ratio"] for c in div["per_class"].values()]
+    assert div["ratio_min"] == pytest.approx(min(ratios)) and div["ratio_mean"] == pytest.approx(sum(ratios) / len(ratios))
+    pix = m["intra_class_diversity_pixels"]  # the same in pixel space, no classifier involved
+    assert set(pix["per_class"]) == set(div["per_class"]) and pix["ratio_min"] >= 0
     assert _is_png(run / "eval" / "samples.png")
     out = tmp_path / "c1.png"
     assert main(["sample", str(run), "--n", "4", "--class", "1", "--out", str(out)]) == 0
