@@ -25,20 +25,23 @@ measured on a GPU, same steps, same seed; the mean-image baseline is 0.0118):
 setting                         test MSE   / mean image  active units  class agreement
 ==============================  =========  ===========  ============  ===============
 kl_weight 1e-4 (old default)    0.0164     1.39          44 / 50       58 %
-kl_weight 2.03e-5 (sigma^2=1/2) 0.0126     1.07          50            62 %
-kl_weight 1.63e-6 (sigma 0.2)   0.0107     0.91          50            65 %
-kl_weight 4.07e-7 (sigma 0.1)   0.0105     0.89          50            64 %
-sigma 0.2, data.n=4800          0.0103     0.87          50            86 %
+kl_weight 2.03e-5 (sigma^2=1/2) 0.0126     1.07          50 / 50           62 %
+kl_weight 1.63e-6 (sigma 0.2)   0.0107     0.91          50 / 50           65 %
+kl_weight 4.07e-7 (sigma 0.1)   0.0105     0.89          50 / 50           64 %
+sigma 0.2, data.n=4800          0.0103     0.87          50 / 50           86 %
 ==============================  =========  ===========  ============  ===============
 
-A learning rate of 3e-4 instead of 1e-3 changed nothing that matters (within 0.01 of the
-ratio). More training images (``data.n``, default 1200) is what moves the class agreement:
+A learning rate of 3e-4 instead of 1e-3: at sigma 0.1 and 0.2 the ratio moved by <= 0.01
+and the class agreement fell 1-6 points, so 1e-3 stays; only at sigma^2 = 1/2 did it help
+(ratio 1.07 -> 0.92). More training images (``data.n``, default 1200) is what moves the class agreement:
 the 24.6 M-weight first layer memorises 1200 images.
 
 Floor: the galaxies' pixel noise has variance 0.0094, 79 % of the mean-image baseline's
-MSE, and no reconstruction of a noisy test image can predict its noise, so a test MSE of
-50 % of the baseline is out of reach on the default (noisy) galaxies; against the noise-free
-images (``genreg eval RUN --data noise=0``) the same runs are measured in the README.
+MSE (0.0118), and no reconstruction of a noisy test image can predict its noise, so issue
+14's target of a test MSE <= 50 % of the baseline's is out of reach on the default (noisy)
+galaxies: the runs above sit at 0.87-0.89, i.e. within 0.0009-0.0011 of the floor, against
+0.0036 for the mean image on noise-free galaxies. The class agreement (86 %) also misses the
+issue's 90 %; more training images or steps are the levers left (not measured here).
 
 Defaults: galaxies at the study's 128x128, Adam lr 1e-3, batch 64. ``image_size`` and
 ``channels`` at 0 follow the data (``data.size=64`` trains a 64x64 VAE); without data they
