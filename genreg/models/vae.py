@@ -25,10 +25,10 @@ measured on a GPU, same steps, same seed; the mean-image baseline is 0.0118):
 setting                         test MSE   / mean image  active units  class agreement
 ==============================  =========  ===========  ============  ===============
 kl_weight 1e-4 (old default)    0.0164     1.39          44 / 50       58 %
-kl_weight 2.03e-5 (sigma^2=1/2) 0.0126     1.07          50 / 50           62 %
-kl_weight 1.63e-6 (sigma 0.2)   0.0107     0.91          50 / 50           65 %
-kl_weight 4.07e-7 (sigma 0.1)   0.0105     0.89          50 / 50           64 %
-sigma 0.2, data.n=4800          0.0103     0.87          50 / 50           86 %
+kl_weight 2.03e-5 (sigma^2=1/2) 0.0126     1.07          50 / 50       62 %
+kl_weight 1.63e-6 (sigma 0.2)   0.0107     0.91          50 / 50       65 %
+kl_weight 4.07e-7 (sigma 0.1)   0.0105     0.89          50 / 50       64 %
+sigma 0.2, data.n=4800          0.0103     0.87          50 / 50       86 %
 ==============================  =========  ===========  ============  ===============
 
 A learning rate of 3e-4 instead of 1e-3: at sigma 0.1 and 0.2 the ratio moved by <= 0.01
