@@ -14,7 +14,8 @@ from genreg.train.loop import resolve_run
 from plugin_dists import GOOD, OLD_API, write_dist
 from test_cli import genreg as run_cli
 
-BUILTIN_PRESETS = sorted([f"{m}-{d}" for m in ("gan", "mlp-gan", "wgan-div", "wgan-gp") for d in ("grid25", "ring8")] + ["vae-galaxies"])
+BUILTIN_PRESETS = sorted([f"{m}-{d}" for m in ("gan", "mlp-gan", "wgan-div", "wgan-gp") for d in ("grid25", "ring8")]
+                         + ["vae-galaxies"])
 
 
 def test_builtin_presets_are_registry_entries():

@@ -53,7 +53,8 @@ def test_vae_galaxies_interpolation_changes_shape_along_the_path(recipe):
     assert ends > 0.02, ends  # the two decoded ends differ
     assert bool((steps > 0.05 * ends).all()), (steps, ends)  # every step moves: no jump at one end
     middle = path[4]
-    assert float((middle - path[0]).abs().mean()) > 0.25 * ends and float((middle - path[-1]).abs().mean()) > 0.25 * ends
+    for end in (path[0], path[-1]):  # the middle is neither end: the shape changes along the path
+        assert float((middle - end).abs().mean()) > 0.25 * ends
 
 
 @pytest.mark.xfail(strict=True, reason="issue 14's targets: test MSE <= 50 % of the mean image's is below the "
