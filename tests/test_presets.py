@@ -16,7 +16,7 @@ from test_cli import genreg as run_cli
 
 TOY_PRESETS = [f"{m}-{d}" for m in ("gan", "mlp-gan", "wgan-div", "wgan-gp") for d in ("grid25", "ring8")]
 GALAXY_PRESETS = [f"{m}-galaxies32" for m in ("acgan", "wgan-div", "wgan-gp")]
-BUILTIN_PRESETS = sorted(TOY_PRESETS + GALAXY_PRESETS)
+BUILTIN_PRESETS = sorted(TOY_PRESETS + GALAXY_PRESETS + ["vae-galaxies"])
 
 
 def test_builtin_presets_are_registry_entries():

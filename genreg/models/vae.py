@@ -2,13 +2,51 @@
 
 Encoder: flatten (3, 128, 128) = 49152 values -> Linear 500 + ReLU -> two Linear 500 -> 50
 heads (mu, logvar); z = mu + exp(logvar / 2) * eps; decoder Linear 50 -> 500 + ReLU ->
-Linear 500 -> 49152 + sigmoid (:mod:`genreg.nets.vae`). Objective: MSE + ``kl_weight`` x
-KL(q(z|x) || N(0, I)) (KL summed over the latent dimensions, averaged over the batch; the MSE
-is a mean over all pixels, so the KL weight is small).
+Linear 500 -> 49152 + sigmoid (:mod:`genreg.nets.vae`).
+
+Objective: the negative ELBO of Kingma & Welling 2014 ("Auto-Encoding Variational Bayes")
+with a Gaussian decoder p(x|z) = N(x_hat(z), sigma^2 I), written as the pixel-mean MSE
+plus ``kl_weight`` x KL(q(z|x) || N(0, I)) (KL summed over the latent dimensions, averaged
+over the batch). The summed Gaussian log-likelihood is D / (2 sigma^2) x the pixel-mean
+MSE (D = C*H*W pixels) plus a constant, so dividing the ELBO by that factor gives
+
+    kl_weight = 2 sigma^2 / D = 2 * 0.1^2 / 49152 = 4.07e-7   (the default, 128x128x3)
+
+with sigma = 0.1, about the galaxies' own pixel noise (std 0.097: the maximum-likelihood
+decoder variance, since no decoder can predict the noise). For another image size keep
+sigma and scale the weight by 49152 / D (64x64x3: 1.63e-6). The old default 1e-4 is
+sigma = 1.57, larger than the whole pixel range: the KL then outweighs the reconstruction,
+and the model collapses towards its prior (the same grey-white blob for every input).
+
+What each change bought (``genreg eval`` on the test split after 1000 steps at batch 64;
+measured on a GPU, same steps, same seed; the mean-image baseline is 0.0118):
+
+==============================  =========  ===========  ============  ===============
+setting                         test MSE   / mean image  active units  class agreement
+==============================  =========  ===========  ============  ===============
+kl_weight 1e-4 (old default)    0.0164     1.39          44 / 50       58 %
+kl_weight 2.03e-5 (sigma^2=1/2) 0.0126     1.07          50 / 50       62 %
+kl_weight 1.63e-6 (sigma 0.2)   0.0107     0.91          50 / 50       65 %
+kl_weight 4.07e-7 (sigma 0.1)   0.0105     0.89          50 / 50       64 %
+sigma 0.2, data.n=4800          0.0103     0.87          50 / 50       86 %
+==============================  =========  ===========  ============  ===============
+
+A learning rate of 3e-4 instead of 1e-3: at sigma 0.1 and 0.2 the ratio moved by <= 0.01
+and the class agreement fell 1-6 points, so 1e-3 stays; only at sigma^2 = 1/2 did it help
+(ratio 1.07 -> 0.92). More training images (``data.n``, default 1200) is what moves the class agreement:
+the 24.6 M-weight first layer memorises 1200 images.
+
+Floor: the galaxies' pixel noise has variance 0.0094, 79 % of the mean-image baseline's
+MSE (0.0118), and no reconstruction of a noisy test image can predict its noise, so issue
+14's target of a test MSE <= 50 % of the baseline's is out of reach on the default (noisy)
+galaxies: the runs above sit at 0.87-0.89, i.e. within 0.0009-0.0011 of the floor, against
+0.0036 for the mean image on noise-free galaxies. The class agreement (86 %) also misses the
+issue's 90 %; more training images or steps are the levers left (not measured here).
 
 Defaults: galaxies at the study's 128x128, Adam lr 1e-3, batch 64. ``image_size`` and
 ``channels`` at 0 follow the data (``data.size=64`` trains a 64x64 VAE); without data they
-are 128 and 3.
+are 128 and 3. The preset ``vae-galaxies`` adds more training images (see
+:mod:`genreg.builtins.presets`).
 """
 
 from __future__ import annotations
@@ -24,7 +62,7 @@ from .base import ReconstructionConfig, ReconstructionModel, model_factory
 @dataclass
 class VAEConfig(ReconstructionConfig):
     objective: Literal["mse", "mse+kl"] = "mse+kl"
-    kl_weight: float = 1e-4
+    kl_weight: float = 4.07e-7  # 2 sigma^2 / D, sigma 0.1, D 49152 (docstring)
     image_size: int = 0  # 0 = the data's (128 without data)
     channels: int = 0  # 0 = the data's (3 without data)
     hidden: int = 500
