@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import genreg
+from genreg.errors import UsageError
 from genreg._version import __version__
 from genreg.data.base import ArrayDataset
 from genreg.evaluate import load_run
@@ -77,6 +78,7 @@ def test_checkpoint_records_the_plugin_of_each_entry_and_resume_notes_changes(tr
     finally:
         manager.unregister("prov-data")
 
-    resolve_run(resume=trained)
+    with pytest.raises(UsageError, match="unknown dataset 'prov-points'"):  # configs are checked at resolve
+        resolve_run(resume=trained)
     assert capsys.readouterr().err == (f"genreg: note: checkpoint {where!r}: dataset 'prov-points' came from "
                                        "plugin 'prov-data' 0.1, which is not loaded now (see `genreg plugins`)\n")
