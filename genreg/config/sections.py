@@ -227,7 +227,13 @@ def build_section(cls, values: Mapping[str, Any], section: str):
         raise UsageError(f"[{section}]: {' '.join(str(exc).split())}") from None
     validate = getattr(obj, "validate", None)
     if callable(validate):
-        validate()
+        try:
+            validate()
+        except UsageError:
+            raise
+        except (TypeError, ValueError) as exc:  # a plugin's config check written with plain exceptions
+            raise UsageError(f"[{section}] {cls.__name__}: {type(exc).__name__}: {' '.join(str(exc).split())} "
+                             "(GENREG_DEBUG=1 shows the traceback)") from exc
     for key, entry in entries.items():
         if entry is not None and entry.kind in _TRIED_KINDS:
             _try_entry(f"{section}.{key}", entry, getattr(obj, key))

@@ -127,3 +127,24 @@ def test_refused_before_any_data_is_built(monkeypatch, tmp_path, capsys):
         assert main(["train", "gan", *overrides, "--out", str(tmp_path / "run"), "-q"]) == 2
         assert len(capsys.readouterr().err.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_a_config_check_written_with_plain_exceptions_is_one_usage_error():
+    """A plugin model's config ``validate()`` raising ValueError (issue 13 point 7d) is one line."""
+    from dataclasses import dataclass
+
+    from genreg.config import build_section
+
+    @dataclass
+    class PluginConfig:
+        width: int = 4
+
+        def validate(self):
+            if self.width < 1:
+                raise ValueError(f"width must be >= 1, got {self.width}")
+
+    assert build_section(PluginConfig, {"width": 2}, "model").width == 2
+    with pytest.raises(UsageError) as err:
+        build_section(PluginConfig, {"width": 0}, "model")
+    assert "\n" not in str(err.value) and "width must be >= 1, got 0" in str(err.value)
+    assert "PluginConfig" in str(err.value)
