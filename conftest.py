@@ -1,4 +1,5 @@
-"""Shared test setup: slow tests run only on request, CUDA tests skip without a GPU."""
+"""Shared test setup: slow tests run only on request, CUDA tests skip without a GPU, and
+``one_thread`` for tests of tiny models."""
 
 import pytest
 
@@ -20,3 +21,15 @@ def cuda_device():
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA device; this machine has none")
     return torch.device("cuda")
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread: on a small shared CPU, OpenMP threads of tiny models only wait on
+    each other."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -8,15 +8,6 @@ from genreg.data.galaxies import CLASS_NAMES, galaxies
 from genreg.errors import UsageError
 
 
-@pytest.fixture
-def one_thread():
-    # the test machines are small and shared: one thread is faster than fighting for cores
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_same_seed_same_bytes_and_other_seeds_differ(one_thread):
     a = galaxies(n=12, size=32, seed=5)
     b = galaxies(n=12, size=32, seed=5)

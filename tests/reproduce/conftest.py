@@ -9,12 +9,6 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: on a shared machine, OpenMP threads waiting on each other cost more
-    than they bring on these tiny networks."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_thread):
+    """Every test here runs with one torch thread (the root conftest's ``one_thread``)."""
     yield
-    torch.set_num_threads(before)

@@ -24,14 +24,3 @@ def toys():
         yield train_toys
     finally:
         manager.unregister(train_toys.PLUGIN_NAME)
-
-
-@pytest.fixture
-def one_thread():
-    """Tiny models: threads only contend with each other on a shared CPU."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
