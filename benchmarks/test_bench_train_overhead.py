@@ -1,5 +1,5 @@
 """The training loop's overhead: genreg's loop vs a minimal hand-written loop on the same
-networks, batch and data, alternating in one process (genreg.train.overhead).
+networks, batch and data, alternating in one process (genreg.training.overhead).
 
 Timing (``make bench`` or ``pytest benchmarks/test_bench_train_overhead.py --benchmark-enable``):
 the published models and batches, and the issue's target hand/trainer >= 0.97 is asserted.
@@ -11,7 +11,7 @@ import math
 import pytest
 import torch
 
-from genreg.train import overhead
+from genreg.training import overhead
 
 MODELS = list(overhead.MODELS)
 

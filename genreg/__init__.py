@@ -13,11 +13,6 @@ from .errors import GenregError, UnknownEntryError, UsageError
 from .hookspecs import hookimpl
 from .registry import KINDS, Entry
 
-# The training package, imported before the function ``train`` below is bound: Python
-# binds a package to its parent's attribute when it is first imported, so importing it
-# first (cheap: no torch) keeps ``genreg.train`` the function.
-from . import train as _train_package  # noqa: E402,F401
-
 __all__ = [
     "__version__",
     "HOOK_API_VERSION",
@@ -75,9 +70,9 @@ def create(kind: str, name: str, **overrides: Any) -> Any:
 def train(model: str | None = None, *, config=None, overrides=(), out=None, resume=None, device=None,
           quiet: bool = False, callbacks: Any = None, trust_callbacks: bool = False, preset: str | None = None):
     """Train a registered model; the Python twin of ``genreg train``. Returns a
-    :class:`genreg.train.loop.TrainResult`. See :func:`genreg.train.loop.train` (every
+    :class:`genreg.training.loop.TrainResult`. See :func:`genreg.training.loop.train` (every
     keyword is passed on as it is)."""
-    from .train.loop import train as _train
+    from .training.loop import train as _train
 
     return _train(model, config=config, overrides=overrides, out=out, resume=resume, device=device, quiet=quiet,
                   callbacks=callbacks, trust_callbacks=trust_callbacks, preset=preset)

@@ -14,7 +14,7 @@ import pytest
 import genreg
 from genreg.errors import EntryError, UnknownEntryError, UsageError
 from genreg.plugins import PluginManager
-from genreg.train.loop import resolve_run
+from genreg.training.loop import resolve_run
 
 from plugin_dists import GOOD, OLD_API, write_dist
 from test_cli import genreg as run_cli

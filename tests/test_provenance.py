@@ -10,8 +10,8 @@ from genreg._version import __version__
 from genreg.data.base import ArrayDataset
 from genreg.evaluate import load_run
 from genreg.provenance import needed_entries
-from genreg.train import checkpoint as ckpt
-from genreg.train.loop import resolve_run
+from genreg.training import checkpoint as ckpt
+from genreg.training.loop import resolve_run
 
 
 def points(split="train", seed=0, n=64):

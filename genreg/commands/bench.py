@@ -28,7 +28,7 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
 
     if args.train_overhead is not None:
-        from ..train import overhead
+        from ..training import overhead
 
         models = args.train_overhead or list(overhead.MODELS)
         unknown = [m for m in models if m not in overhead.MODELS]

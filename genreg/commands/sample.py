@@ -35,7 +35,7 @@ def _png(model, x, labels, label, out):
     import torch
 
     from ..plotting import save_samples
-    from ..train.data import build_dataset
+    from ..training.data import build_dataset
 
     meta, names = {}, ()
     if tuple(x.shape[1:]) == (2,) or x.ndim == 4:

@@ -37,7 +37,7 @@ def _split_args(args):
 
 
 def run(args) -> int:
-    from ..train.loop import resolve_run, train
+    from ..training.loop import resolve_run, train
 
     model, overrides = _split_args(args)
     if args.print_config:

@@ -42,13 +42,13 @@ class TrainConfig:
     nonfinite: Literal["stop", "skip"] = "stop"  # on a NaN/Inf loss or gradient
     device: Literal["auto", "cpu", "cuda"] = "auto"
     max_minutes: float = 0.0  # stop early (samples + checkpoint) after this wall-clock time; 0 = no limit
-    # "package.module:attr" callbacks for CLI runs (see genreg.train.callbacks); code specs are
+    # "package.module:attr" callbacks for CLI runs (see genreg.training.callbacks); code specs are
     # never taken from a stored config unless named again (metadata "code", see resolve)
     callbacks: tuple[str, ...] = field(default=(), metadata={"code": True})
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # autocast dtype (fp16 adds loss scaling)
     channels_last: bool = False  # image networks and batches in channels-last memory layout
     cuda_graph: bool = False  # replay the whole training step as one CUDA graph (CUDA, one process)
-    loggers: tuple[str, ...] = ()  # experiment loggers by name: tensorboard (see genreg.train.loggers)
+    loggers: tuple[str, ...] = ()  # experiment loggers by name: tensorboard (see genreg.training.loggers)
 
     def validate(self) -> None:
         if self.max_minutes < 0:

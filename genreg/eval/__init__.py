@@ -1,7 +1,7 @@
 """Evaluation of trained runs: ``genreg eval`` and ``genreg sample`` call into here.
 
 :func:`load_run` rebuilds a run's model through the checkpoint module's public
-:func:`genreg.train.checkpoint.load_run` (safetensors + JSON, never pickle).
+:func:`genreg.training.checkpoint.load_run` (safetensors + JSON, never pickle).
 :func:`evaluate` scores it on the test split of its data set with the evaluator of its
 family (one module each):
 

@@ -59,7 +59,7 @@ def train_classifier(spec: dict, data_seed: int, test, seed: int = 0) -> Optiona
     from safetensors.torch import load_file, save_file
 
     from ..metrics.frechet import FeatureNet, train_feature_net
-    from ..train.data import build_dataset
+    from ..training.data import build_dataset
 
     key = hashlib.sha256(json.dumps({"data": spec, "data_seed": data_seed, "seed": seed, "version": VERSION},
                                     sort_keys=True, default=str).encode()).hexdigest()[:24]

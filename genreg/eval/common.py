@@ -53,9 +53,9 @@ def model_family(model) -> str:
 
 def load_run(path, device: str = "cpu") -> LoadedRun:
     """Rebuild the model of a run directory (newest checkpoint) or a checkpoint directory,
-    through :func:`genreg.train.checkpoint.load_run`."""
+    through :func:`genreg.training.checkpoint.load_run`."""
     from ..models.base import AdversarialModel
-    from ..train import checkpoint as ckpt
+    from ..training import checkpoint as ckpt
 
     stored = ckpt.load_run(path, device)
     sampler = None
@@ -76,7 +76,7 @@ def data_spec(run: LoadedRun, data_overrides: Optional[dict] = None) -> dict:
 
 def eval_dataset(run: LoadedRun, data_overrides: Optional[dict] = None, n: Optional[int] = None, split: str = "test"):
     """The ``split`` (default test) of the run's data set, with ``data_overrides``; ``n`` samples."""
-    from ..train.data import build_dataset
+    from ..training.data import build_dataset
 
     spec = data_spec(run, data_overrides)
     if n is not None:

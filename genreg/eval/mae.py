@@ -143,7 +143,7 @@ def random_encoder(run, seed: int):
 
 
 def linear_probe(run, data, seed: int = 0, data_overrides=None) -> dict:
-    from ..train.data import build_dataset
+    from ..training.data import build_dataset
 
     test_y, task = probe_labels(data)
     if test_y is None:

@@ -29,7 +29,7 @@ def load(run, device="cpu") -> LoadedModel:
     :class:`DenoiserModel` (``denoise`` / ``reconstruct``) or an :class:`AutoencoderModel`
     (``reconstruct``, ``encode``, ``decode``; VAEs also ``sample``), weights loaded (a GAN's
     EMA generator where the run kept one), in eval mode. Raises
-    :class:`genreg.train.checkpoint.CheckpointError` for a missing, incomplete, corrupt or
+    :class:`genreg.training.checkpoint.CheckpointError` for a missing, incomplete, corrupt or
     foreign checkpoint and :class:`genreg.UsageError` for an unusable device or a run whose
     model is no longer registered; both print one line in the CLI.
     """

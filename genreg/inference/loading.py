@@ -46,8 +46,8 @@ def parse_device(device) -> torch.device:
 
 def rebuild(path, device="cpu") -> Rebuilt:
     """Rebuild the model of a run directory (newest checkpoint) or of a checkpoint directory,
-    through :func:`genreg.train.checkpoint.load_run` (the loader ``genreg eval`` uses too)."""
-    from ..train import checkpoint as ckpt
+    through :func:`genreg.training.checkpoint.load_run` (the loader ``genreg eval`` uses too)."""
+    from ..training import checkpoint as ckpt
 
     dev = parse_device(device)
     stored = ckpt.load_run(path, dev)

@@ -1,6 +1,6 @@
 """genreg's one plotting home: every PNG the library writes is drawn here.
 
-Training sample figures (``genreg.train.samples``), data previews (``genreg data preview``),
+Training sample figures (``genreg.training.samples``), data previews (``genreg data preview``),
 evaluation figures (``genreg eval``, ``genreg sample``) and loss curves all call into this
 package, so a sample of a given shape looks the same wherever it is shown:
 

@@ -217,7 +217,7 @@ def make_plan(budget: str, out: Path, only: Optional[list[str]] = None) -> list[
     under ``out/runs/SECTION/RUN``. Raises UsageError for an unknown budget or section and
     for any override the config rejects."""
     from .. import get_registry, list_entries
-    from ..train.loop import resolve_run
+    from ..training.loop import resolve_run
 
     check_budget(budget)
     entries = sorted(list_entries(kind="section"), key=lambda e: e.name)

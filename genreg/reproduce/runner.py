@@ -74,8 +74,8 @@ class Interrupted(Exception):
 
 def run_training(run: PlannedRun, log: Callable[[str], None]) -> dict:
     """Train ``run`` (or reuse / resume it); returns its record."""
-    from ..train import checkpoint as ckpt
-    from ..train.loop import train
+    from ..training import checkpoint as ckpt
+    from ..training.loop import train
 
     record = read_json(run.run_dir / RECORD)
     if run.run_dir.exists() and any(run.run_dir.iterdir()):

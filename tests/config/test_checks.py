@@ -112,13 +112,13 @@ def test_print_config_rejects_a_typo_with_exit_2(capsys):
 def test_refused_before_any_data_is_built(monkeypatch, tmp_path, capsys):
     import importlib
 
-    train_data = importlib.import_module("genreg.train.data")  # genreg.train is the function
+    train_data = importlib.import_module("genreg.training.data")
 
     def no_data(*args, **kwargs):
         raise AssertionError("data was built for a configuration that cannot work")
 
     monkeypatch.setattr(train_data, "build_dataset", no_data)
-    monkeypatch.setattr(importlib.import_module("genreg.train.loop"), "build_dataset", no_data)
+    monkeypatch.setattr(importlib.import_module("genreg.training.loop"), "build_dataset", no_data)
     for overrides in (["data=ring8", "model.mlp_norm=batch", "train.batch_size=1"], ["model.loss=wasserstein",
                       "model.loss_params.real_label=0.9"], ["model.norm_d=batch", "model.penalty=gp"],
                       ["model.penalty_params.wieght=1"], ["data=ring8", "data.n=1.5"]):

@@ -9,7 +9,7 @@ import pytest
 
 import genreg
 from genreg.cli import main
-from genreg.train import checkpoint as ckpt
+from genreg.training import checkpoint as ckpt
 
 RUN = ["data=ring8", "data.n=64", "model.dim=2", "model.hidden=8", "model.latent_dim=2", "train.batch_size=16",
        "train.sample_every=0", "train.checkpoint_every=0", "train.log_every=1"]

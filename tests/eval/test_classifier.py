@@ -7,7 +7,7 @@ import torch
 
 from genreg.eval import classifier as clf_mod
 from genreg.eval.classifier import train_classifier
-from genreg.train.data import build_dataset
+from genreg.training.data import build_dataset
 
 
 @pytest.fixture

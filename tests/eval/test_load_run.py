@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import genreg
-from genreg.train import checkpoint as ckpt
+from genreg.training import checkpoint as ckpt
 
 TRAIN = ["train.log_every=1", "train.sample_every=0", "train.checkpoint_every=0", "train.device=cpu",
          "train.steps=2"]

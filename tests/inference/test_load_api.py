@@ -10,7 +10,7 @@ import genreg
 from genreg.errors import UsageError
 from genreg.inference import AutoencoderModel, DenoiserModel, GeneratorModel
 from genreg.inference.units import DataUnits, units_of
-from genreg.train.checkpoint import CheckpointError
+from genreg.training.checkpoint import CheckpointError
 
 
 def test_load_returns_the_family_object(runs):

@@ -13,7 +13,7 @@ import genreg
 from genreg.errors import UsageError
 from genreg.kernels import use_backend
 from genreg.nets.mae import normalise_patches, num_masked, random_masking, sincos_1d, sincos_2d
-from genreg.train import checkpoint as ckpt
+from genreg.training import checkpoint as ckpt
 
 from tiny_runs import tiny_run
 

@@ -156,7 +156,7 @@ def test_a_tiny_section_runs_end_to_end_and_a_second_invocation_reuses_it(tmp_pa
 
 @pytest.mark.parametrize("how", ["killed", "sigterm", "killed-before-a-checkpoint"])
 def test_a_stopped_run_continues_where_it_stopped(tmp_path, sections, monkeypatch, how):
-    from genreg.train import loop  # `import genreg.train.loop as loop` would find the function genreg.train
+    from genreg.training import loop
 
     original = loop.train
     calls = []

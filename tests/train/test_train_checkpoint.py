@@ -10,8 +10,8 @@ import pytest
 import torch
 
 import genreg
-from genreg.train import checkpoint as ckpt
-from genreg.train.loop import WALL_CLOCK_FIELDS
+from genreg.training import checkpoint as ckpt
+from genreg.training.loop import WALL_CLOCK_FIELDS
 
 from cli_runs import cli_command, cli_env, run_cli
 

@@ -9,7 +9,7 @@ import torch
 import torch.multiprocessing as mp
 
 import genreg
-from genreg.train import checkpoint as ckpt
+from genreg.training import checkpoint as ckpt
 
 from ddp_worker import train_worker
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from genreg.train import checkpoint as ckpt
+from genreg.training import checkpoint as ckpt
 
 from ddp_worker import train_worker
 

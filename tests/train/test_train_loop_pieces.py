@@ -11,7 +11,7 @@ import torch
 
 import genreg
 from genreg.errors import UsageError
-from genreg.train.data import BatchStream
+from genreg.training.data import BatchStream
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -62,7 +62,7 @@ def no_host_reads(allowed_ids):
 
 @pytest.mark.parametrize("mode", ["stop", "skip"])
 def test_the_deferred_guard_reads_nothing_on_the_host_during_a_step(toys, tmp_path, monkeypatch, mode):
-    from genreg.train import loop
+    from genreg.training import loop
 
     monkeypatch.setattr(loop, "deferred_guard", lambda device, tc: True)
     checked = []
@@ -93,7 +93,7 @@ def test_the_deferred_guard_reads_nothing_on_the_host_during_a_step(toys, tmp_pa
 
 
 def test_deferred_skip_restores_the_critic_and_masks_the_ema(toys, tmp_path, monkeypatch):
-    from genreg.train import loop
+    from genreg.training import loop
 
     monkeypatch.setattr(loop, "deferred_guard", lambda device, tc: True)
     seen = {}
@@ -162,7 +162,7 @@ def test_mixed_precision_runs_train_with_finite_losses(toys, tmp_path, precision
     records = read_metrics(ae.run_dir)
     assert records[-1]["mse"] < records[0]["mse"]
     if precision == "fp16":  # the loss scaler's state is part of the checkpoint (exact resume)
-        from genreg.train import checkpoint as ckpt
+        from genreg.training import checkpoint as ckpt
 
         _, state = ckpt.load(ae.checkpoint)
         assert state["trainer"]["scaler"]["scale"] > 0

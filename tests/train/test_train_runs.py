@@ -9,8 +9,8 @@ import torch
 
 import genreg
 from genreg.errors import UsageError
-from genreg.train import checkpoint as ckpt
-from genreg.train.guard import NonFiniteError
+from genreg.training import checkpoint as ckpt
+from genreg.training.guard import NonFiniteError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -107,7 +107,7 @@ def test_wrong_dtype_and_missing_labels_are_rejected(toys, tmp_path):
 def guard_strategy(request, monkeypatch):
     """Both non-finite guard strategies on CPU: read at once, or kept on the device and
     read at log/sample/checkpoint steps (what CUDA runs do)."""
-    from genreg.train import loop
+    from genreg.training import loop
 
     deferred = request.param == "deferred"
     monkeypatch.setattr(loop, "deferred_guard", lambda device, tc: deferred)

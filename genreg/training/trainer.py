@@ -3,8 +3,8 @@
 A trainer owns the networks, optimisers and objective of one model family; the loop owns
 everything around them (data order, seeding, logging, figures, checkpoints, events,
 signals, precision, the non-finite guard, CUDA graphs). Two trainers implement it:
-:class:`~genreg.train.adversarial.AdversarialTrainer` and
-:class:`~genreg.train.reconstruction.ReconstructionTrainer`.
+:class:`~genreg.training.adversarial.AdversarialTrainer` and
+:class:`~genreg.training.reconstruction.ReconstructionTrainer`.
 
 The kind of trainer is decided in one place: the model's config dataclass declares it
 (the ``trainer`` class attribute, inherited from
@@ -78,7 +78,7 @@ class Trainer(Protocol):
     def step(self, step: int, next_batch: Callable[[], Batch]) -> StepOutput:
         """Compute training step ``step`` (1-based): draw ``batches_per_step()`` batches with
         ``next_batch()``, run the updates through ``self.update`` (the loop's
-        :class:`~genreg.train.update.Updater`: precision, guard, clipping; forward passes
+        :class:`~genreg.training.update.Updater`: precision, guard, clipping; forward passes
         inside ``self.update.autocast()``) and return the metrics of the step (names and one
         detached vector, the loop averages them over log intervals) and its updates. Must not read device values on the host
         (no ``.item()``, ``bool(tensor)``): a CUDA graph may capture it."""
@@ -116,8 +116,8 @@ def stack_values(values: list[Tensor]) -> Tensor:
 
 # kind -> (model class name in genreg.models.base, trainer "module:class")
 TRAINERS = {
-    "adversarial": ("AdversarialModel", "genreg.train.adversarial:AdversarialTrainer"),
-    "reconstruction": ("ReconstructionModel", "genreg.train.reconstruction:ReconstructionTrainer"),
+    "adversarial": ("AdversarialModel", "genreg.training.adversarial:AdversarialTrainer"),
+    "reconstruction": ("ReconstructionModel", "genreg.training.reconstruction:ReconstructionTrainer"),
 }
 
 

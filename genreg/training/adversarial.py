@@ -40,7 +40,7 @@ def _create(kind: str, name: str, params: dict, key: str):
 
 
 class AdversarialTrainer:
-    """See the module docstring and :class:`genreg.train.trainer.Trainer`.
+    """See the module docstring and :class:`genreg.training.trainer.Trainer`.
 
     ``generator``/``critic`` are the raw networks, ``generator_ddp``/``critic_ddp`` the
     same networks DDP-wrapped under torchrun (the raw ones otherwise).

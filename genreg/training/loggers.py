@@ -1,5 +1,5 @@
 """Experiment loggers, chosen by name with ``train.loggers=NAME,...``; each is a callback
-object (see :mod:`genreg.train.callbacks`) that the loop fires like any other.
+object (see :mod:`genreg.training.callbacks`) that the loop fires like any other.
 
 ``tensorboard``  TensorBoard event files in ``RUN/tensorboard/``: every metrics.jsonl record
                  as scalars (losses, learning rates, throughput) at its step, and every sample

@@ -3,8 +3,8 @@
 :func:`train` resolves the configuration, joins the torchrun process group (if any),
 seeds, builds the model and the data set, checks the data against the model, restores a
 checkpoint (``resume``) and runs ``train.steps`` steps of the model's trainer
-(:class:`~genreg.train.adversarial.AdversarialTrainer` or
-:class:`~genreg.train.reconstruction.ReconstructionTrainer`, see :mod:`.trainer` for the
+(:class:`~genreg.training.adversarial.AdversarialTrainer` or
+:class:`~genreg.training.reconstruction.ReconstructionTrainer`, see :mod:`.trainer` for the
 contract). Around each step it fires the callbacks' events (those of a step's optimiser
 updates after the step), and on rank 0 it writes, inside the run directory:
 
@@ -56,7 +56,7 @@ from .layout import use_channels_last
 from .metrics_log import MetricsLog
 from .state import StopRequest, host_rng_state, restore_rng, seed_everything
 from .precision import Precision
-from .resolve import resolve_run  # noqa: F401  (public here too: genreg.train.loop.resolve_run)
+from .resolve import resolve_run  # noqa: F401  (public here too: genreg.training.loop.resolve_run)
 from .result import WALL_CLOCK_FIELDS, TrainResult, summary_line, write_summary
 from .trainer import trainer_class, trainer_kind
 from .update import Updater
@@ -348,7 +348,7 @@ def train(model: Optional[str] = None, *, config: Optional[str | Path] = None,
     ``resume``: a run directory (its newest checkpoint) or a checkpoint directory; the
     stored config is used, with ``config`` and ``overrides`` applied on top (e.g. more steps).
     ``callbacks``: ``{event: fn}`` or objects with ``on_<event>`` methods (see
-    :mod:`genreg.train.callbacks`), or a list of those. ``trust_callbacks``: also load the
+    :mod:`genreg.training.callbacks`), or a list of those. ``trust_callbacks``: also load the
     ``train.callbacks`` a resumed run's stored config names (by default they are listed, not run).
     ``preset``: a preset entry (``genreg list --kind preset``) applied before ``config``.
     """

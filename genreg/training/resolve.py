@@ -1,5 +1,5 @@
 """The configuration of a run, resolved without training: what ``genreg train --print-config``
-prints and what :func:`genreg.train.loop.train` starts from (a preset, a resumed run's stored
+prints and what :func:`genreg.training.loop.train` starts from (a preset, a resumed run's stored
 config, a config file and ``KEY=VALUE`` overrides, in that order)."""
 
 from __future__ import annotations

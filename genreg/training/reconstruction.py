@@ -75,7 +75,7 @@ def _checked_terms(terms, model_name: str) -> dict[str, Tensor]:
 
 
 class ReconstructionTrainer:
-    """See the module docstring and :class:`genreg.train.trainer.Trainer`.
+    """See the module docstring and :class:`genreg.training.trainer.Trainer`.
 
     ``pipeline`` is the raw network (encoder + decoder or net), ``pipeline_ddp`` the same
     DDP-wrapped under torchrun (the raw one otherwise).

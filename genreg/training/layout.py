@@ -2,7 +2,7 @@
 
 Convolutions on GPUs (cuDNN, tensor cores) and oneDNN on CPUs run fastest with NHWC
 activations; the weights of 4-D convolutions are converted here, the batches by
-:class:`~genreg.train.data.BatchStream`. Networks without 4-D weights are unchanged.
+:class:`~genreg.training.data.BatchStream`. Networks without 4-D weights are unchanged.
 """
 
 from __future__ import annotations

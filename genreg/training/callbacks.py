@@ -1,7 +1,7 @@
 """Callbacks: event name -> list of callables, fired by the training loop.
 
 Events and the keyword arguments each callable receives (always ``run``, the
-:class:`genreg.train.loop.TrainingRun`, first):
+:class:`genreg.training.loop.TrainingRun`, first):
 
 ``train_start``     run
 ``step_start``      run, step                  (step about to be computed, 1-based)
