@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "../conv1d_args.h"
+#include "conv1d_tiles.cuh"
 
 namespace genreg {
 namespace {
@@ -54,10 +55,6 @@ using conv1d::check_grad_out_and_code;
 using conv1d::negative_side_slope;
 using conv1d::parse_activation;
 
-constexpr int kOutTile = 8;          // output channels per block of same_conv_kernel
-constexpr int kMaxThreads = 128;     // positions per thread: 2, so up to 256 per block
-constexpr int64_t kMaxKernel = 513;  // keeps one input channel's tile within 48 KiB of shared memory
-constexpr int64_t kSharedBudget = 24 * 1024;  // bytes per block we aim for (occupancy)
 
 void check_conv_inputs(const at::Tensor& x, const at::Tensor& weight, const char* op) {
   conv1d::check_conv_shapes(x, weight, op);
@@ -224,28 +221,11 @@ __global__ void __launch_bounds__(kMaxThreads) same_conv_kernel(const SameConv<s
   store_position(p, b, o0, tb, tb < p.len, acc1);
 }
 
-// Threads per block for rows of `len`: a multiple of 32, two positions each, so
-// short rows do not leave most threads idle.
-int threads_for(int64_t len) {
-  const int64_t half = (len + 1) / 2;
-  return static_cast<int>(std::min<int64_t>(kMaxThreads, std::max<int64_t>(32, (half + 31) / 32 * 32)));
-}
-
 template <typename scalar_t, typename acc_t>
 void launch_same_conv(SameConv<scalar_t, acc_t> p, const char* op) {
-  const int T = threads_for(p.len);
-  const int64_t span = 2 * T + p.kernel - 1;
-  const int64_t per_channel = (span + p.kernel * kOutTile) * static_cast<int64_t>(sizeof(acc_t));
-  p.chunk = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({kSharedBudget / per_channel, p.in_ch, 16})));
-  const int64_t shared = p.chunk * per_channel;
-  TORCH_CHECK(shared <= 48 * 1024, op, ": kernel size ", p.kernel, " needs ", shared,
-              " bytes of shared memory per block, more than 48 KiB");
-  const int64_t tiles = (p.len + 2 * T - 1) / (2 * T);
-  const int64_t out_tiles = (p.out_ch + kOutTile - 1) / kOutTile;
-  TORCH_CHECK(p.batch * tiles < (int64_t(1) << 31) && out_tiles <= 65535, op,
-              ": too many samples or channels for one launch (", p.batch, " samples, ", p.out_ch, " channels)");
-  const dim3 grid(static_cast<unsigned>(p.batch * tiles), static_cast<unsigned>(out_tiles));
-  same_conv_kernel<scalar_t, acc_t><<<grid, T, shared, c10::cuda::getCurrentCUDAStream()>>>(p);
+  const ConvLaunch l = plan_conv_launch<acc_t>(p.batch, p.len, p.kernel, p.in_ch, p.out_ch, op);
+  p.chunk = l.chunk;
+  same_conv_kernel<scalar_t, acc_t><<<l.grid, l.threads, l.shared, c10::cuda::getCurrentCUDAStream()>>>(p);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
 }
 
@@ -255,11 +235,6 @@ void launch_same_conv(SameConv<scalar_t, acc_t> p, const char* op) {
 // column n = cin * K of ones gives grad_b. A 32 x 32 tile of (o, n) per block,
 // 64 threads of 4 x 4 outputs; grid.z splits the (b, t) reduction.
 
-constexpr int kTileM = 32, kTileN = 32, kTileR = 16, kGemmThreads = 64;
-constexpr int kGroups = kGemmThreads / kTileR;        // threads sharing one position slot
-constexpr int kLoadsPerThread = kTileM / kGroups;     // tile values each thread stages
-static_assert(kTileM == kTileN && kGemmThreads % kTileR == 0, "the loads assume square tiles");
-static_assert(kTileM * kTileN == kGemmThreads * 16, "each thread owns a 4 x 4 block of outputs");
 
 template <typename scalar_t, typename acc_t>
 struct WeightGrad {
@@ -333,53 +308,12 @@ __global__ void __launch_bounds__(kGemmThreads) weight_grad_kernel(const WeightG
       x_tile[rr][nl] = v;
     }
     __syncthreads();
-#pragma unroll 4
-    for (int rr = 0; rr < kTileR; ++rr) {
-      acc_t a[4], w[4];
-#pragma unroll
-      for (int i = 0; i < 4; ++i) a[i] = gz_tile[rr][tm * 4 + i];
-#pragma unroll
-      for (int j = 0; j < 4; ++j) w[j] = x_tile[rr][tn * 4 + j];
-#pragma unroll
-      for (int i = 0; i < 4; ++i)
-#pragma unroll
-        for (int j = 0; j < 4; ++j) acc[i][j] += a[i] * w[j];
-    }
+    gemm_tile_fma(gz_tile, x_tile, tm, tn, acc);
     __syncthreads();
   }
-  acc_t* out = p.partial + blockIdx.z * p.cout * p.cols;
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const int64_t o = m0 + tm * 4 + i;
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      const int64_t n = n0 + tn * 4 + j;
-      if (o < p.cout && n < p.cols) out[o * p.cols + n] = acc[i][j];
-    }
-  }
+  store_partial_tile(p.partial, p.cout, p.cols, m0, n0, tm, tn, acc);
 }
 
-// grad_w[o, :] and grad_b[o] from the slices' partial sums, added in slice order.
-template <typename scalar_t, typename acc_t>
-__global__ void sum_partials_kernel(const acc_t* __restrict__ partial, int64_t slices, int64_t cout, int64_t cols,
-                                    int64_t taps, scalar_t* __restrict__ grad_w, scalar_t* __restrict__ grad_b) {
-  const int64_t idx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  if (idx >= cout * cols) return;
-  acc_t s = acc_t(0);
-  for (int64_t z = 0; z < slices; ++z) s += partial[z * cout * cols + idx];
-  const int64_t o = idx / cols, n = idx - o * cols;
-  if (n < taps) {
-    grad_w[o * taps + n] = static_cast<scalar_t>(s);
-  } else {
-    grad_b[o] = static_cast<scalar_t>(s);
-  }
-}
-
-int multiprocessors() {
-  int sms = 0;
-  C10_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, c10::cuda::current_device()));
-  return std::max(1, sms);
-}
 
 // --- the ops ------------------------------------------------------------------------
 
@@ -470,24 +404,15 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> conv1d_block_backward_cuda(
     q.relu = act == Act::relu;
     q.x = x.data_ptr<scalar_t>(), q.go = go.data_ptr<scalar_t>(), q.code = code.data_ptr<uint8_t>();
     if (q.cols == 0) return;
-    const int64_t tiles_m = (cout + kTileM - 1) / kTileM, tiles_n = (q.cols + kTileN - 1) / kTileN;
-    TORCH_CHECK(tiles_m <= 65535, op, ": too many output channels for one launch (", cout, ")");
-    const int64_t total = batch * len;
-    // about 4 blocks per multiprocessor, each slice at least one tile of positions
-    const int64_t want = std::max<int64_t>(1, 4 * multiprocessors() / (tiles_m * tiles_n));
-    const int64_t slices_wanted = std::min<int64_t>({want, (total + kTileR - 1) / kTileR, 65535});
-    q.r_chunk = ((total + slices_wanted - 1) / slices_wanted + kTileR - 1) / kTileR * kTileR;
-    const int64_t slices = (total + q.r_chunk - 1) / q.r_chunk;
+    const GemmLaunch g = plan_weight_grad(cout, q.cols, batch * len, op);
+    q.r_chunk = g.r_chunk;
+    const int64_t slices = g.slices;
     auto partial = at::empty({slices, cout, q.cols}, x.options().dtype(c10::CppTypeToScalarType<acc_t>::value));
     q.partial = partial.data_ptr<acc_t>();
-    const dim3 grid(static_cast<unsigned>(tiles_n), static_cast<unsigned>(tiles_m), static_cast<unsigned>(slices));
-    weight_grad_kernel<scalar_t, acc_t><<<grid, kGemmThreads, 0, stream>>>(q);
+    weight_grad_kernel<scalar_t, acc_t><<<g.grid, kGemmThreads, 0, stream>>>(q);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
-    const int64_t n = cout * q.cols;
-    sum_partials_kernel<scalar_t, acc_t><<<static_cast<unsigned>((n + 255) / 256), 256, 0, stream>>>(
-        q.partial, slices, cout, q.cols, cin * kernel, grad_w.data_ptr<scalar_t>(),
-        has_bias ? grad_b.data_ptr<scalar_t>() : nullptr);
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    launch_sum_partials<scalar_t, acc_t>(q.partial, slices, cout, q.cols, cin * kernel, grad_w.data_ptr<scalar_t>(),
+                                         has_bias ? grad_b.data_ptr<scalar_t>() : nullptr, stream);
   });
   return {grad_x, grad_w, grad_b};
 }
