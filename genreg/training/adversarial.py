@@ -58,7 +58,8 @@ class AdversarialTrainer:
         self.num_classes = model.num_classes
         self.generator_ddp = wrap(self.generator, dist, device)
         self.critic_ddp = wrap(self.critic, dist, device)
-        common = dict(betas=opt.betas, weight_decay=opt.weight_decay, device=device, capturable=update.capturable)
+        common = dict(betas=opt.betas, weight_decay=opt.weight_decay, device=device, capturable=update.capturable,
+                      impl=opt.adam_impl)
         self.opt_g = adam(self.generator.parameters(), lr=opt.lr_g, **common)
         self.opt_d = adam(self.critic.parameters(), lr=opt.lr_d, **common)
         self.params_g = list(self.generator.parameters())

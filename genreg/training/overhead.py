@@ -32,7 +32,7 @@ MODELS = {
     "vae": ["data.n=256"],
     "dae1d": ["data.n=512"],
     "mlp-gan": ["data.n=4096"],
-    "wgan-gp": ["data.n=128"],
+    "wgan-gp": ["data.n=128", "train.log_every=5"],  # DCGAN-64: a few seconds per step on CPU
 }
 # tiny versions (correctness runs and tests)
 SMALL = {
@@ -71,7 +71,11 @@ class Pair:
         run = self.run
         train = dataclasses.replace(run.cfg.train, steps=run.step + k)
         run.cfg = dataclasses.replace(run.cfg, train=train)
-        run.run()
+        self._marks.clear()  # a call that logs nothing must not reuse the last call's marks
+        result = run.run()
+        if "log" not in self._marks:
+            raise RuntimeError(f"{self.model}: the loop ran {result.steps_this_run} of {k} steps without a log "
+                               f"step (interrupted={result.interrupted}, time_limited={result.time_limited})")
         return self._marks["log"] - self._marks["start"]
 
     def hand_steps(self, k: int) -> float:
@@ -97,11 +101,13 @@ def _hand_loop(run) -> Callable[[int, int], None]:
         return {k: v.index_select(0, idx) for k, v in tensors.items()}
 
     opt = run.cfg.opt
+    # the same Adam implementation as the loop's: what is compared is the loop, not the optimiser
+    adam_kw = {"fused": True} if opt.adam_impl == "fused" else {"foreach": opt.adam_impl == "foreach"}
     if run.kind == "adversarial":
         G, D = copy.deepcopy(trainer.generator), copy.deepcopy(trainer.critic)
         loss, penalty, n_critic = trainer.loss, trainer.penalty, trainer.n_critic
-        opt_g = torch.optim.Adam(G.parameters(), lr=opt.lr_g, betas=tuple(opt.betas))
-        opt_d = torch.optim.Adam(D.parameters(), lr=opt.lr_d, betas=tuple(opt.betas))
+        opt_g = torch.optim.Adam(G.parameters(), lr=opt.lr_g, betas=tuple(opt.betas), **adam_kw)
+        opt_d = torch.optim.Adam(D.parameters(), lr=opt.lr_d, betas=tuple(opt.betas), **adam_kw)
         params_g = list(G.parameters())
 
         def steps(k: int, log_every: int) -> None:
@@ -123,7 +129,7 @@ def _hand_loop(run) -> Callable[[int, int], None]:
         return steps
 
     pipeline = copy.deepcopy(trainer.pipeline)
-    optimizer = torch.optim.Adam(pipeline.parameters(), lr=opt.lr, betas=tuple(opt.betas))
+    optimizer = torch.optim.Adam(pipeline.parameters(), lr=opt.lr, betas=tuple(opt.betas), **adam_kw)
     kl_weight = trainer.kl_weight
 
     def steps(k: int, log_every: int) -> None:

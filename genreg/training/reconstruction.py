@@ -88,7 +88,7 @@ class ReconstructionTrainer:
         opt = cfg.opt
         self.params = list(self.pipeline.parameters())
         self.optimizer = adam(self.params, lr=opt.lr, betas=opt.betas, weight_decay=opt.weight_decay,
-                              device=device, capturable=update.capturable)
+                              device=device, capturable=update.capturable, impl=opt.adam_impl)
         self.kl_weight = model.config.kl_weight
 
     def check_data(self, dataset) -> None:

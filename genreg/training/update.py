@@ -20,10 +20,16 @@ from .precision import Precision
 
 
 def adam(params, *, lr: float, betas, weight_decay: float, device: torch.device,
-         capturable: bool = False) -> torch.optim.Adam:
+         capturable: bool = False, impl: str = "fused") -> torch.optim.Adam:
     """The trainers' Adam. ``capturable``: step counters on the device (CUDA graphs, and
-    deferred skipping: its restore must reach every piece of optimiser state)."""
+    deferred skipping: its restore must reach every piece of optimiser state). ``impl``
+    (``opt.adam_impl``): torch's ``fused`` kernel (CPU and CUDA), ``foreach`` or
+    ``for-loop``; the three agree to float rounding, not bitwise."""
     extra = {"capturable": True} if capturable and device.type == "cuda" else {}
+    if impl == "fused":
+        extra["fused"] = True
+    else:
+        extra["foreach"] = impl == "foreach"
     return torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, **extra)
 
 

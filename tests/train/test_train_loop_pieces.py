@@ -233,3 +233,25 @@ def test_cuda_steps_do_not_synchronise_between_log_steps(toys, tmp_path, cuda_de
                      callbacks={"step_start": start, "step_end": end})
     finally:
         torch.cuda.set_sync_debug_mode("default")
+
+
+@pytest.mark.parametrize("impl", ["foreach", "for-loop"])
+def test_the_fused_adam_trains_as_torchs_other_adam_implementations_do(tmp_path, toys, impl):
+    """``opt.adam_impl``: the default fused kernel and torch's other two implementations
+    give the same run to float rounding (weights and logged losses), and the run says
+    which one it used."""
+    from genreg.training.checkpoint import load_run
+
+    runs = {}
+    for name in ("fused", impl):
+        out = tmp_path / name
+        genreg.train("mlp-gan", overrides=[*GAN, "train.steps=6", f"opt.adam_impl={name}"], out=out, quiet=True)
+        runs[name] = out
+    loaded = {name: load_run(out) for name, out in runs.items()}
+    assert loaded["fused"].config.opt.adam_impl == "fused" and loaded[impl].config.opt.adam_impl == impl
+    a, b = ({k: v for m in ("generator", "critic") for k, v in getattr(r.model, m).state_dict().items()}
+            for r in (loaded["fused"], loaded[impl]))
+    assert a and all(torch.allclose(a[k], b[k], rtol=1e-4, atol=1e-6) for k in a)
+    la, lb = read_metrics(runs["fused"]), read_metrics(runs[impl])
+    assert [r["step"] for r in la] == [r["step"] for r in lb]
+    assert all(math.isclose(x["d_loss"], y["d_loss"], rel_tol=1e-4, abs_tol=1e-6) for x, y in zip(la, lb))
