@@ -92,8 +92,10 @@ class GeneratorEMA:
     """The EMA copy (``module``) of ``generator`` with standing statistics on demand.
 
     ``update(params, ok)`` after each generator update; ``ready()`` before the copy is used
-    or saved (recomputes the statistics once per change of the weights); ``loaded(standing)``
-    after its tensors were loaded from a checkpoint.
+    or saved; ``loaded(standing)`` after its tensors were loaded from a checkpoint. Whether
+    the statistics are current is decided by comparing the weights with those they were
+    computed for, not by a flag set in ``update``: under ``train.cuda_graph`` the update is
+    replayed from a graph and no Python code of it runs.
     """
 
     def __init__(self, generator: nn.Module, decay: float, *, batch_size: int, train_seed: int) -> None:
@@ -103,7 +105,7 @@ class GeneratorEMA:
         self.decay = float(decay)
         self.batch_size, self.seed = int(batch_size), standing_seed(train_seed)
         self.has_stats = bool(running_stat_layers(self.module))
-        self.stale = self.has_stats  # the copy's initial buffers were never computed for it
+        self._stats_for: Optional[list[torch.Tensor]] = None  # the weights the statistics belong to
 
     @torch.no_grad()
     def update(self, params: list[torch.Tensor], ok) -> None:
@@ -118,19 +120,28 @@ class GeneratorEMA:
             step = torch._foreach_sub(params, ema)
             torch._foreach_mul_(step, ok.to(params[0].dtype) * (1.0 - self.decay))
             torch._foreach_add_(ema, step)
-        self.stale = self.has_stats
 
+    @torch.no_grad()
     def ready(self) -> nn.Module:
         """The copy with statistics that belong to its current weights."""
-        if self.stale:
+        if self.has_stats and not self._current():
             standing_stats(self.module, batch_size=self.batch_size, seed=self.seed)
-            self.stale = False
+            self._remember()
         return self.module
 
     def loaded(self, standing: bool) -> None:
         """Tensors were loaded into ``module``: its statistics are current when they were
         ``standing`` ones (a checkpoint written with :meth:`ready`), else recomputed on use."""
-        self.stale = self.has_stats and not standing
+        self._stats_for = None
+        if standing and self.has_stats:
+            self._remember()
+
+    def _current(self) -> bool:
+        return self._stats_for is not None and all(
+            torch.equal(a, b) for a, b in zip(self._stats_for, self.module.parameters()))
+
+    def _remember(self) -> None:
+        self._stats_for = [p.detach().clone() for p in self.module.parameters()]
 
 
 def _frozen_copy(generator: nn.Module) -> nn.Module:

@@ -245,3 +245,23 @@ def test_standing_stats_leave_a_generator_without_running_statistics_alone():
     assert ema_mod.running_stat_layers(ConvGenerator()) != []
     with pytest.raises(ValueError, match="batch_size >= 2"):
         ema_mod.standing_stats(ConvGenerator(), batch_size=1, seed=0)
+
+
+def test_ready_follows_the_weights_even_when_no_python_update_ran():
+    """Under train.cuda_graph the EMA step is replayed from a graph: ready() must notice the
+    new weights by itself."""
+    ema = ema_mod.GeneratorEMA(ConvGenerator(), 0.9, batch_size=5, train_seed=4)
+    seed = ema_mod.standing_seed(4)
+    assert_standing(ema.ready(), batch_size=5, seed=seed)
+    with torch.no_grad():
+        for p in ema.module.parameters():
+            p.mul_(1.5).add_(0.1)  # what a replayed graph does to the weights, behind our back
+    assert_standing(ema.ready(), batch_size=5, seed=seed)
+    before = [b.clone() for b in ema.module.buffers()]
+    with torch.no_grad():
+        ema.module.bn2.running_mean.add_(1.0)
+    ema.loaded(standing=True)  # stored standing statistics are taken as they are
+    assert not torch.equal(ema.ready().bn2.running_mean, before[list(dict(ema.module.named_buffers())).index(
+        "bn2.running_mean")])
+    ema.loaded(standing=False)  # older checkpoints: recomputed on use
+    assert_standing(ema.ready(), batch_size=5, seed=seed)
