@@ -42,9 +42,19 @@ spread:
   test 0.96). Caution: these diversity ratios are in the eval classifier's features, which
   blur within-class variation: the same settings without the 0.5 weight gave a feature ratio of
   0.52 from rows that look like near-copies of one image, so the preset's rows may still be
-  collapsed; `genreg eval` now also reports the ratio in pixels (not yet measured for this
-  preset; its slow test asserts both). An EMA of the generator (0.999) breaks BatchNorm generators (33 % fidelity: the
-  EMA weights run with the live generator's BatchNorm statistics), so none is used here.
+  collapsed; `genreg eval` now also reports the ratio in pixels (its slow test asserts both).
+- An EMA of the generator used to break BatchNorm generators (33 % fidelity with 0.999: the
+  EMA weights ran with the live generator's BatchNorm statistics); the EMA copy now gets
+  standing statistics of its own weights (:mod:`genreg.training.ema`). Remeasured on the same
+  run (train.seed 0, 300 samples, eval classifier 98.0 %; pixel ratios on 8x8-pooled images),
+  EMA 0.995 vs the raw generator at steps 1000 / 1500 / 2000 / 2500: class fidelity 68.0 / 67.3
+  / 78.3 / 67.0 % vs 58.3 / 65.7 / 67.0 / 62.7 %; Fréchet distance 165 / 152 / 116 / 116 vs
+  135 / 208 / 185 / 111; pixel diversity ratio (mean, min) 0.26, 0.22 / 0.53, 0.50 / 0.80,
+  0.65 / 0.97, 0.84 vs 0.20, 0.15 / 0.58, 0.55 / 0.67, 0.56 / 0.82, 0.59. So the EMA (0.995:
+  0.999 would still weigh the random initial weights 8 % at step 2500) is kept. This rerun of
+  the preset does NOT reach the 90 % target (the 90.3 % above came from an earlier session's
+  code; the raw generator of this run, whose training the EMA does not touch, gives 62.7 %): rows vary in blob size, brightness and colour but draw no
+  spiral arms, bars or orientation; more steps or a GPU are needed.
 - ``wgan-gp-galaxies32``: the model's defaults (5 critic steps, GP 10) for 1500 steps: Fréchet
   distance 129 (600 steps: 1180).
 - ``wgan-div-galaxies32``: 2 critic steps, a LayerNorm generator with EMA 0.999, 1000 steps:
@@ -74,8 +84,9 @@ _MODELS = {
 
 
 _GALAXIES32 = {
-    "acgan": ({"model.aux_fake": 0.0, "model.aux_weight": 0.5, "model.minibatch_std": True, "train.steps": 2500},
-              "acGAN, class loss on real images only (weight 0.5), minibatch-std critic"),
+    "acgan": ({"model.aux_fake": 0.0, "model.aux_weight": 0.5, "model.minibatch_std": True,
+               "model.ema_decay": 0.995, "train.steps": 2500},
+              "acGAN, class loss on real images only (weight 0.5), minibatch-std critic, EMA 0.995"),
     "wgan-gp": ({"train.steps": 1500}, "WGAN-GP with the model's defaults"),
     "wgan-div": ({"model.n_critic": 2, "model.norm_g": "layer", "model.ema_decay": 0.999, "train.steps": 1000},
                  "WGAN-div, 2 critic steps, LayerNorm generator with EMA 0.999"),

@@ -69,6 +69,11 @@ def _summary(metrics: dict) -> str:
         parts.append(f"class fidelity {100 * metrics['class_fidelity']:.1f} %")
     if clf:
         parts.append(clf.strip())
+    spread = [f"{where} mean {div['ratio_mean']:.2f} min {div['ratio_min']:.2f}"
+              for key, where in (("intra_class_diversity", "features"), ("intra_class_diversity_pixels", "8x8 pixels"))
+              if (div := metrics.get(key) or {}).get("ratio_mean") is not None]
+    if spread:
+        parts[-1] += "; intra-class diversity / real's: " + ", ".join(spread)
     if "spectrum_relative_l2" in metrics:
         parts.append(f"mean-spectrum gap {metrics['spectrum_relative_l2']:.3g}")
     return " ".join(parts) + extra

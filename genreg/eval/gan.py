@@ -11,8 +11,9 @@ images (C,H,W)   labelled: the Fréchet distance in the feature space of the eva
                  classifier (:mod:`genreg.eval.classifier`), real train vs test as its
                  floor, class fidelity of conditional samples and their intra-class
                  diversity (mean pairwise feature distance within a class, generated over
-                 real: :mod:`genreg.metrics.diversity`; also in pixels, which the
-                 classifier cannot blur), and the classifier's own test
+                 real: :mod:`genreg.metrics.diversity`; also in pixels pooled to 8x8,
+                 which the classifier cannot blur and pixel noise cannot inflate), and the
+                 classifier's own test
                  accuracy next to them; unlabelled: the Fréchet distance of the
                  images average-pooled to 4x4 (a crude but classifier-free measure)
 traces (C, L)    the gap between the mean FFT spectra of generated and real traces; on radio
@@ -96,14 +97,15 @@ def _images(run, data, samples, labels, n, metrics, data_overrides, seed):
 
 def _diversity(net, samples, labels, real, real_labels) -> dict:
     """Mean pairwise distance within each class, generated vs real: in ``net``'s classifier
-    features, or in pixels (``net=None``). The classifier is trained to ignore within-class
-    variation, so its features understate it (near-copies can still score ~0.5 there); the
-    pixel distance is the stricter check of collapse."""
-    from ..metrics.diversity import intra_class_diversity
+    features, or in pixels average-pooled to 8x8 (``net=None``, see
+    :func:`genreg.metrics.diversity.pooled_pixels`). The classifier is trained to ignore
+    within-class variation, so its features understate it (near-copies can still score ~0.5
+    there); the pooled-pixel distance is the stricter check of collapse."""
+    from ..metrics.diversity import intra_class_diversity, pooled_pixels
     from ..metrics.frechet import extract_features
 
     def feats(x):
-        return x.reshape(len(x), -1).double().numpy() if net is None else extract_features(net, x)
+        return pooled_pixels(x.float()) if net is None else extract_features(net, x)
 
     out = intra_class_diversity(feats(samples), labels.numpy(), feats(real), real_labels.numpy())
     out["per_class"] = {str(c): v for c, v in out["per_class"].items()}  # JSON keys

@@ -7,6 +7,13 @@ explain why the auxiliary classifier pushes towards it). Here the spread of a se
 samples is their mean pairwise Euclidean distance in a feature space (the evaluation's
 classifier features), per class; generated over real gives a ratio that is ~1 for a
 generator as varied as the data and 0 for one image per class.
+
+In pixels the distance is taken between images average-pooled to at most 8x8
+(:func:`pooled_pixels`): noise that is independent from pixel to pixel and from sample to
+sample adds ``sqrt(2 * D) * sigma`` to every pairwise distance, so at full resolution a
+generator drawing one galaxy per class plus noise of std 0.05 (the images' own std is 0.12)
+scores 0.75-0.85 of the real spread, and with std 0.1 above 1.5. Pooling over 4x4 pixels
+divides that noise term by 4 while shape, size, orientation and colour survive at 8x8.
 """
 
 from __future__ import annotations
@@ -28,6 +35,23 @@ def mean_pairwise_distance(features) -> float:
     d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * f @ f.T, 0.0)  # rounding can go slightly below 0
     iu = np.triu_indices(len(f), k=1)
     return float(np.sqrt(d2[iu]).mean())
+
+
+POOLED_SIZE = 8  # side of the pooled images whose pixel distances count as diversity
+
+
+def pooled_pixels(images, size: int = POOLED_SIZE) -> np.ndarray:
+    """(N, C, H, W) images -> (N, C * h * w) float64 rows of their average over ``h x w``
+    cells, ``h = min(size, H)``, ``w = min(size, W)`` (torch's adaptive average pooling);
+    other ranks: (N, ...) flattened unchanged. UsageError for fewer than two dimensions."""
+    import torch
+
+    x = torch.as_tensor(images)
+    if x.ndim < 2:
+        raise UsageError(f"pooled pixels: expected (N, ...) samples, got shape {tuple(x.shape)}")
+    if x.ndim == 4:
+        x = torch.nn.functional.adaptive_avg_pool2d(x.double(), (min(size, x.shape[2]), min(size, x.shape[3])))
+    return x.reshape(len(x), -1).double().numpy()
 
 
 def intra_class_diversity(gen_features, gen_labels, real_features, real_labels) -> dict:

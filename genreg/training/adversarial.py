@@ -9,12 +9,12 @@ So WGAN-GP and WGAN-div differ only by the penalty entry. Class-conditional mode
 (``generator.num_classes > 0``): the critic returns ``(score, class_logits)``; in critic
 steps the fakes are drawn for the real batch's labels, in generator steps for labels drawn
 uniformly; both networks get the labels as ``y``. Separate Adam optimisers (``opt.lr_g``,
-``opt.lr_d``); ``model.ema_decay > 0`` keeps an EMA copy of the generator used for samples.
+``opt.lr_d``); ``model.ema_decay > 0`` keeps an EMA copy of the generator used for samples,
+with normalisation statistics recomputed for its own weights (:mod:`genreg.training.ema`).
 """
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import torch
@@ -25,6 +25,7 @@ from ..errors import UsageError
 from ..models.base import AdversarialModel, describe_shape
 from . import checkpoint as ckpt
 from .distributed import wrap
+from .ema import STANDING, STATS_KEY, GeneratorEMA
 from .samples import save_figure
 from .trainer import StepOutput, Update, stack_values
 from .update import Updater, adam
@@ -65,7 +66,9 @@ class AdversarialTrainer:
         self.params_g = list(self.generator.parameters())
         self.params_d = list(self.critic.parameters())
         self.ema_decay = mc.ema_decay
-        self.ema = copy.deepcopy(self.generator).requires_grad_(False) if self.ema_decay > 0 else None
+        self.ema_state = (GeneratorEMA(self.generator, self.ema_decay, batch_size=cfg.train.batch_size,
+                                       train_seed=cfg.train.seed) if self.ema_decay > 0 else None)
+        self.ema = self.ema_state.module if self.ema_state is not None else None
         # Fixed latents for sample figures, from their own generator: drawing them must
         # not move the training RNG, or resumed runs would diverge.
         gen = torch.Generator().manual_seed(cfg.train.seed + 1_000_003)
@@ -143,30 +146,14 @@ class AdversarialTrainer:
             if self.num_classes and fake_logits is not None:
                 g_terms["g_aux"] = self.aux_weight * F.cross_entropy(fake_logits, y_g)
         ok = self.update("generator", g_terms, self.opt_g, self.params_g, backward_inputs=self.params_g)
-        if self.ema is not None:
-            self._update_ema(ok)
+        if self.ema_state is not None:
+            self.ema_state.update(self.params_g, ok)
         with torch.no_grad():
             g_values = stack_values(list(g_terms.values()))
             means = sums / self.n_critic if self.n_critic > 1 else sums
             values = torch.cat([means, g_values.to(means.dtype)])
         updates.append(Update("generator", 0, tuple(g_terms), g_values))
         return StepOutput((*names, *g_terms), values, tuple(updates))
-
-    @torch.no_grad()
-    def _update_ema(self, ok) -> None:
-        """EMA of the generator, only after a good update (``ok``: bool or device flag)."""
-        if ok is False:
-            return
-        ema, params = list(self.ema.parameters()), self.params_g
-        if ok is True:
-            torch._foreach_lerp_(ema, params, 1.0 - self.ema_decay)
-        else:  # a device flag: weight 0 after a bad update, no host read (the Tensor overload
-            # of _foreach_mul_; _foreach_lerp_ would read a tensor weight as a host scalar)
-            step = torch._foreach_sub(params, ema)
-            torch._foreach_mul_(step, ok.to(params[0].dtype) * (1.0 - self.ema_decay))
-            torch._foreach_add_(ema, step)
-        for e, b in zip(self.ema.buffers(), self.generator.buffers()):
-            e.copy_(b)
 
     def batches_per_step(self) -> int:
         return self.n_critic
@@ -181,7 +168,7 @@ class AdversarialTrainer:
 
     @torch.no_grad()
     def save_samples(self, path: Path, step: int, dataset) -> Path:
-        net = self.ema if self.ema is not None else self.generator
+        net = self.ema_state.ready() if self.ema_state is not None else self.generator
         was_training = net.training
         net.eval()
         try:
@@ -202,9 +189,11 @@ class AdversarialTrainer:
         t_d, m_d = ckpt.optimizer_state("opt_d", self.opt_d)
         tensors.update(t_g)
         tensors.update(t_d)
-        if self.ema is not None:
-            tensors.update(ckpt.module_tensors("ema", self.ema))
-        return tensors, {"opt_g": m_g, "opt_d": m_d}
+        meta = {"opt_g": m_g, "opt_d": m_d}
+        if self.ema_state is not None:
+            tensors.update(ckpt.module_tensors("ema", self.ema_state.ready()))
+            meta[STATS_KEY] = STANDING
+        return tensors, meta
 
     def load_state(self, tensors: dict[str, Tensor], meta: dict, where: str) -> None:
         ckpt.load_module("generator", self.generator, tensors, where)
@@ -214,8 +203,10 @@ class AdversarialTrainer:
         if self.ema is not None:
             if not any(k.startswith("ema.") for k in tensors):
                 self.ema.load_state_dict(self.generator.state_dict())  # EMA switched on at resume
+                self.ema_state.loaded(standing=False)
             else:
                 ckpt.load_module("ema", self.ema, tensors, where)
+                self.ema_state.loaded(standing=meta.get(STATS_KEY) == STANDING)
         # optimiser hyper-parameters come from the (possibly overridden) config, not the checkpoint
         for optimizer, lr in ((self.opt_g, self.cfg.opt.lr_g), (self.opt_d, self.cfg.opt.lr_d)):
             for group in optimizer.param_groups:

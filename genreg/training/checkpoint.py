@@ -277,7 +277,9 @@ class StoredRun(NamedTuple):
                 weights loaded, on ``device``, in eval mode
     ``step``    the checkpoint's step
     ``path``    the checkpoint directory read
-    ``ema``     the EMA copy of the generator (adversarial runs that kept one), else None
+    ``ema``     the EMA copy of the generator (adversarial runs that kept one), else None; its
+                normalisation statistics are its own (genreg.training.ema: stored standing
+                statistics, recomputed here for checkpoints written before they were kept)
     """
 
     config: Any
@@ -309,6 +311,7 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> StoredRun:
 
     from .. import config as config_mod
     from .. import get_entry
+    from . import ema as ema_mod
     from ..models.base import AdversarialModel
     from ..provenance import note_provenance
 
@@ -334,4 +337,7 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> StoredRun:
     for prefix, module in modules.items():
         load_module(prefix, module, tensors, label)
         module.to(device).eval()
+    if ema is not None and (state.get("trainer") or {}).get(ema_mod.STATS_KEY) != ema_mod.STANDING:
+        # written before standing statistics: its EMA ran with the live generator's statistics
+        ema_mod.standing_stats(ema, batch_size=max(2, cfg.train.batch_size), seed=ema_mod.standing_seed(cfg.train.seed))
     return StoredRun(config=cfg, model=model, step=int(state["step"]), path=where, ema=ema)
