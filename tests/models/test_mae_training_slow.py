@@ -15,7 +15,7 @@ from tiny_runs import tiny_run
 
 pytestmark = pytest.mark.slow
 
-MAE1D = ("mae1d", ["data.n=4000"], 1000)
+MAE1D = ("mae1d", ["data.n=4000"], 3000)
 MAE = ("mae", ["data.size=32"], 1000)
 
 
