@@ -155,7 +155,9 @@ MAE = {
                     {"header": "majority class", "key": "probe_chance", "format": _PCT}],
         "rows": [{"label": m, "eval": m, "targets": [
             {"key": "masked_mse", "ratio_to": "masked_mse_baseline", "op": "<", "value": 1.0,
-             "text": "masked MSE below the baseline's"}]} for m in ("mae1d", "mae")]}],
+             "text": "masked MSE below the baseline's"},
+            {"key": "linear_probe", "minus": "linear_probe_random_encoder", "op": ">", "value": 0.0,
+             "text": "linear probe above the random encoders'"}]} for m in ("mae1d", "mae")]}],
     "figures": [{"eval": m, "figure": "masked", "caption": f"{m}: masked input, reconstruction, original"}
                 for m in ("mae1d", "mae")],
 }

@@ -14,11 +14,14 @@ linear probe
     where the data has labels -- radio traces with noise-only ones (``data.noise_only`` > 0):
     signal vs noise only, from ``meta["has_signal"]``; otherwise the data's classes ``y``
     (the three galaxy classes) -- a logistic regression (scikit-learn, on standardised
-    features) on the frozen encoder's pooled features (mean over all patch tokens, nothing
-    masked), fitted on up to ``PROBE_TRAIN`` training samples and scored on the test split,
-    next to the same probe on randomly initialised encoders of the same architecture (the
-    mean over ``RANDOM_ENCODERS`` seeds: one random encoder's probe varies by a few points
-    with its seed) and the majority-class rate.
+    features: MAE's linear probe puts a BatchNorm without affine before its linear layer)
+    on the frozen encoder's pooled features (mean over all patch tokens, nothing masked:
+    ``net.features``), fitted ``PROBE_REPEATS`` times, each on its own
+    ``PROBE_TRAIN`` training samples, and scored on the test split; next to the same probe,
+    same features and same fits on randomly initialised encoders of the same architecture
+    (``RANDOM_ENCODERS`` seeds: one random encoder's probe varies by a point or two with its
+    seed) and the majority-class rate. Each accuracy is the mean over its fits, with their
+    standard deviation beside it (``*_std``).
 figure
     ``masked.png``: input with the hidden patches blanked, reconstruction (visible patches
     copied, hidden ones predicted), original.
@@ -38,7 +41,8 @@ from torch import Tensor
 
 from ..errors import UsageError
 
-PROBE_TRAIN = 2000  # training samples the linear probe is fitted on (at most)
+PROBE_TRAIN = 2000  # training samples each fit of the linear probe sees (at most)
+PROBE_REPEATS = 3  # fits on disjoint training draws: the spread of the probe's accuracy
 RANDOM_ENCODERS = 3  # randomly initialised encoders (seeds seed, seed+1, ...) whose mean probe is the control
 BATCH = 256
 
@@ -143,6 +147,7 @@ def random_encoder(run, seed: int):
 
 
 def linear_probe(run, data, seed: int = 0, data_overrides=None) -> dict:
+    """The probe of the run's encoder and of ``RANDOM_ENCODERS`` random ones (see the module)."""
     from ..training.data import build_dataset
 
     test_y, task = probe_labels(data)
@@ -150,20 +155,26 @@ def linear_probe(run, data, seed: int = 0, data_overrides=None) -> dict:
         return {"linear_probe": None, "probe_task": task}
     spec = dict(run.cfg.data)
     spec.update(data_overrides or {})
-    spec["n"] = PROBE_TRAIN
+    spec["n"] = PROBE_TRAIN * PROBE_REPEATS
     train = build_dataset(spec, "train", run.cfg.train.seed)
     train_y, _ = probe_labels(train)
-    if train_y is None or len(np.unique(train_y)) < 2:
-        return {"linear_probe": None, "probe_task": f"{task}: the training split has one class only"}
-    def probe(net) -> float:
-        return probe_accuracy(pooled_features(net, train.x), train_y, pooled_features(net, data.x), test_y, seed)
+    draws = np.array_split(np.arange(len(train)), PROBE_REPEATS)
+    if train_y is None or any(len(np.unique(train_y[d])) < 2 for d in draws):
+        return {"linear_probe": None, "probe_task": f"{task}: a probe's training draw has one class only"}
 
-    # random encoders differ by a few points from seed to seed: the control is their mean
+    def probe(net) -> list[float]:  # one accuracy per training draw, the same draws for every encoder
+        f_train, f_test = pooled_features(net, train.x), pooled_features(net, data.x)
+        return [probe_accuracy(f_train[d], train_y[d], f_test, test_y, seed) for d in draws]
+
+    trained = probe(run.model.net)
     controls = [probe(random_encoder(run, seed + k)) for k in range(RANDOM_ENCODERS)]
     counts = np.bincount(test_y)
-    return {"linear_probe": probe(run.model.net), "linear_probe_random_encoder": float(np.mean(controls)),
-            "linear_probe_random_encoders": controls, "probe_chance": float(counts.max() / counts.sum()),
-            "probe_task": task, "probe_train": len(train), "probe_test": len(data)}
+    return {"linear_probe": float(np.mean(trained)), "linear_probe_std": float(np.std(trained)),
+            "linear_probe_random_encoder": float(np.mean(controls)),
+            "linear_probe_random_encoder_std": float(np.std(controls)),
+            "linear_probe_random_encoders": [float(np.mean(c)) for c in controls],
+            "probe_chance": float(counts.max() / counts.sum()), "probe_task": task,
+            "probe_train": len(draws[0]), "probe_repeats": PROBE_REPEATS, "probe_test": len(data)}
 
 
 def _blank(net, x: Tensor, mask: Tensor, fill: float) -> Tensor:
@@ -237,8 +248,10 @@ def summary(metrics: dict) -> str:
     line = (f"{metrics['model']} step {metrics['step']}: masked-patch MSE {metrics['masked_mse']:.4g} "
             f"({metrics['baseline']} baseline {metrics['masked_mse_baseline']:.4g}) on {metrics['n_test']} test samples")
     if metrics.get("linear_probe") is not None:
-        line += (f"; linear probe ({metrics['probe_task']}) {100 * metrics['linear_probe']:.1f} % "
-                 f"(random encoders {100 * metrics['linear_probe_random_encoder']:.1f} %, "
+        line += (f"; linear probe ({metrics['probe_task']}) {100 * metrics['linear_probe']:.1f} "
+                 f"± {100 * metrics['linear_probe_std']:.1f} % (random encoders "
+                 f"{100 * metrics['linear_probe_random_encoder']:.1f} ± "
+                 f"{100 * metrics['linear_probe_random_encoder_std']:.1f} %, "
                  f"majority class {100 * metrics['probe_chance']:.1f} %)")
     else:
         line += f"; no linear probe ({metrics['probe_task']})"

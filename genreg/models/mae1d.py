@@ -8,8 +8,10 @@ them (0.75) are hidden at random per trace; a pre-norm transformer encoder (``em
 (``decoder_dim`` 32, ``decoder_depth`` 1) fills in a learned mask token at every hidden
 position and predicts every patch; 1-D sine-cosine position embeddings. Objective: the MSE
 on the hidden patches only, against the input trace itself (``target="data"``: against the
-data's clean signal instead, a masked denoising autoencoder), supplied by the net as its own
-loss terms (``net.loss_terms``).
+data's clean signal instead, a masked denoising autoencoder), each patch normalised to zero
+mean and unit variance (``norm_pix_loss``, on by default: the model predicts each patch's
+shape, a pulse's oscillation, not the trace's level; with raw targets the linear probe did
+not beat a random encoder's), supplied by the net as its own loss terms (``net.loss_terms``).
 
 Defaults: radio traces with realistic noise, half of them noise only (``noise_only=0.5``,
 so ``genreg eval`` can probe signal vs noise), Adam lr 1e-3 with betas (0.9, 0.95), batch 64.

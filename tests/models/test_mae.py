@@ -100,6 +100,8 @@ def test_forward_shapes_and_a_fixed_mask(name, shape):
     assert torch.equal(torch.get_rng_state(), state)  # the figure's mask does not touch the global RNG
     assert y.shape == x.shape and y.dtype == x.dtype and torch.equal(net(x), y)
     assert net.features(x).shape == (shape[0], net.embed_dim)
+    # the probe's encoder sees every patch, nothing masked (as in the paper's linear probing)
+    assert torch.allclose(net.features(x), net.encode(x).mean(1))
     hidden = num_masked(net.num_patches, 0.75)
     assert net.encode(x, net.random_masking(shape[0])[0]).shape == (shape[0], net.num_patches - hidden, net.embed_dim)
     assert net.num_patches == (50 if name == "mae1d" else 64)

@@ -61,12 +61,15 @@ def test_eval_mae1d_reports_masked_mse_baseline_and_signal_vs_noise_probe(mae_ru
     controls = m["linear_probe_random_encoders"]
     assert len(controls) == eval_mae.RANDOM_ENCODERS and m["linear_probe_random_encoder"] == pytest.approx(
         sum(controls) / len(controls))
+    assert m["probe_repeats"] == eval_mae.PROBE_REPEATS
+    assert 0.0 <= m["linear_probe_std"] <= 0.5 and 0.0 <= m["linear_probe_random_encoder_std"] <= 0.5
     assert json.loads((run / "eval" / "eval.json").read_text()) == m
     assert _is_png(run / "eval" / "masked.png")
     capsys.readouterr()
     assert main(["eval", str(run), "--n", "40"]) == 0
     line = capsys.readouterr().out.splitlines()[0]
     assert "masked-patch MSE" in line and "linear interpolation baseline" in line and "random encoders" in line
+    assert f"{100 * m['linear_probe']:.1f} ± {100 * m['linear_probe_std']:.1f} %" in line
 
 
 def test_eval_mae_on_galaxies_probes_the_three_classes(mae_runs, capsys, tmp_path):
@@ -144,3 +147,17 @@ def test_random_encoder_is_the_same_architecture_with_fresh_weights(mae_runs):
     assert sorted(dict(a.named_parameters())) == sorted(trained)
     assert all(torch.equal(p, dict(b.named_parameters())[k]) for k, p in a.named_parameters())
     assert not torch.equal(a.patch_embed.weight, trained["patch_embed.weight"])
+
+
+def test_the_random_encoder_control_takes_exactly_the_trained_encoders_probe_path(mae_runs, monkeypatch):
+    # a "random" encoder that is the trained one must score exactly the same: same features,
+    # same training draws, same fits, same test samples (the comparison is fair by construction)
+    from genreg.evaluate import load_run
+    from genreg.eval.common import eval_dataset
+
+    run = load_run(mae_runs("radio"))
+    monkeypatch.setattr(eval_mae, "random_encoder", lambda run, seed: run.model.net)
+    m = eval_mae.linear_probe(run, eval_dataset(run, n=40))
+    assert m["linear_probe"] == m["linear_probe_random_encoder"]
+    assert m["linear_probe_std"] == pytest.approx(m["linear_probe_random_encoder_std"])
+    assert m["linear_probe_random_encoders"] == [m["linear_probe"]] * eval_mae.RANDOM_ENCODERS
