@@ -28,6 +28,7 @@ class DAE1dConfig(ReconstructionConfig):
     activation: Literal["relu", "leaky_relu", "none"] = "relu"
     upsample: Literal["nearest", "linear"] = "nearest"
     center: bool = True  # subtract each trace's mean before the encoder, restore it at the output
+    skips: bool = False  # U-Net skip connections from each encoder block to the decoder
 
     train_defaults = {"steps": 6000, "batch_size": 64, "log_every": 50, "sample_every": 1000,
                       "checkpoint_every": 1000, "num_samples": 8}
@@ -57,7 +58,7 @@ def dae1d(cfg: DAE1dConfig) -> ReconstructionModel:
     from ..nets.dae1d import DAE1d
 
     net = DAE1d(cfg.length or 500, tuple(cfg.channels), tuple(cfg.kernel_sizes), cfg.activation,
-                upsample=cfg.upsample, center=cfg.center)
+                upsample=cfg.upsample, center=cfg.center, skips=cfg.skips)
     # shapes for the trainer's check against the data (a clear error instead of a conv error)
     net.input_shape, net.output_shape = net.encoder.input_shape, net.decoder.output_shape
     return ReconstructionModel(cfg, net=net, name="dae1d")
