@@ -36,6 +36,7 @@ from torch import Tensor, nn
 from .. import kernels
 from ..errors import KernelError, UsageError
 from ..interfaces import Decoder, Encoder
+from .spectral import SpectralGate
 from ._common import (activation, check_choice, check_input, check_positive, inverse_output_activation,
                       output_activation)
 
@@ -265,24 +266,31 @@ class DAE1d(nn.Module):
     ``center``: subtract each trace's mean before the encoder and restore it at the output
     (see the module docstring for why it is on by default). ``skips``: U-Net skip
     connections from each encoder block to the decoder (see :class:`DAE1dDecoder`).
+    ``spectral_gate``: hidden channels of a :class:`genreg.nets.spectral.SpectralGate` in
+    front of the encoder (a learned, per-trace band-pass and line notch; 0 = none).
     """
 
     def __init__(self, length: int = 500, channels: Sequence[int] = (32, 64, 64, 16),
                  kernel_sizes: Sequence[int] = (9, 9, 5, 5), activation: str = "relu",
                  negative_slope: float = 0.01, upsample: str = "nearest", center: bool = True,
-                 skips: bool = False) -> None:
+                 skips: bool = False, spectral_gate: int = 0) -> None:
         super().__init__()
         self.center, self.skips = bool(center), bool(skips)
+        if spectral_gate < 0:
+            raise UsageError(f"DAE1d: spectral_gate is a channel count (0 = none), got {spectral_gate}")
+        self.gate = SpectralGate(length, spectral_gate) if spectral_gate else None
         self.encoder = DAE1dEncoder(length, channels, kernel_sizes, activation, negative_slope)
         self.decoder = DAE1dDecoder(length, channels, kernel_sizes, activation, negative_slope, upsample,
                                     skips=skips)
 
     def _split(self, x: Tensor) -> tuple[Tensor, Optional[Tensor]]:
-        if not self.center:
-            return x, None
-        check_input("DAE1dEncoder", x, self.encoder.input_shape)  # before the mean, for a clear error
-        baseline = x.mean(dim=-1, keepdim=True)
-        return x - baseline, baseline
+        baseline = None
+        if self.center or self.gate is not None:
+            check_input("DAE1dEncoder", x, self.encoder.input_shape)  # before the mean / FFT, for a clear error
+        if self.center:
+            baseline = x.mean(dim=-1, keepdim=True)
+            x = x - baseline
+        return (x if self.gate is None else self.gate(x)), baseline
 
     def encode(self, x: Tensor) -> Tensor:
         return self.encoder(self._split(x)[0])
