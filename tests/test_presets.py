@@ -21,7 +21,8 @@ from test_cli import genreg as run_cli
 
 TOY_PRESETS = [f"{m}-{d}" for m in ("gan", "mlp-gan", "wgan-div", "wgan-gp") for d in ("grid25", "ring8")]
 GALAXY_PRESETS = [f"{m}-galaxies32" for m in ("acgan", "wgan-div", "wgan-gp")]
-BUILTIN_PRESETS = sorted(TOY_PRESETS + GALAXY_PRESETS + ["vae-galaxies"])
+DAE_PRESETS = [f"dae1d-{kind}" for kind in ("cosine", "realistic", "uniform")]
+BUILTIN_PRESETS = sorted(TOY_PRESETS + GALAXY_PRESETS + DAE_PRESETS + ["vae-galaxies"])
 
 
 def test_builtin_presets_are_registry_entries():
@@ -32,6 +33,8 @@ def test_builtin_presets_are_registry_entries():
         model, data = entry.name.rsplit("-", 1)
         if entry.name in GALAXY_PRESETS:
             assert (overrides["model"], overrides["data"], overrides["data.size"]) == (model, "galaxies", 32)
+        elif entry.name in DAE_PRESETS:  # dae1d-NOISE: the radio traces with that noise kind
+            assert (overrides["model"], overrides["data"], overrides["data.noise"]) == (model, "radio", data)
         else:
             assert overrides["model"] == model and overrides["data"] == data
         assert entry.summary

@@ -82,8 +82,16 @@ _GALAXIES32 = {
 }
 
 
+_DAE_NOISE = ("realistic", "uniform", "cosine")
+_DAE = {"model": "dae1d", "data": "radio", "data.snr": [2, 5], "model.skips": True, "train.steps": 3000}
+
+
 @hookimpl
 def genreg_register_presets(register):
+    for kind in _DAE_NOISE:
+        register(f"dae1d-{kind}", {**_DAE, "data.noise": kind}, tags=("radio", "denoiser", kind),
+                 summary=f"dae1d for low SNR on {kind} noise: SNR 2-5 training traces, U-Net skip "
+                         f"connections, {_DAE['train.steps']} steps")
     for model, (extra, what) in _GALAXIES32.items():
         overrides = {"model": model, "data": "galaxies", "data.size": 32, **extra}
         register(f"{model}-galaxies32", overrides, tags=("images", "galaxies"),
