@@ -9,8 +9,9 @@ gives the bound without them. Scored with genreg's accuracy window (2 % of the t
 
     python scripts/dae_ceiling.py [--snr 2 3] [--n 2000] [--rfi-lines 3]
 
-Measured (seed 0, the test split, realistic noise, SNR 2-3): 89.9 % with 3 lines, 95.4 %
-without; the classical band-pass + notch filter 73.5 %, the noisy input 39.8 %.
+Measured (seed 0, the test split, SNR 2-3): realistic noise 89.9 % with its 3 lines, 95.3 %
+without (the classical band-pass + notch filter 73.5 %, the noisy input 39.8 %); uniform noise
+91.8 % (the noisy input 90.4 %).
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from genreg.data.radio import simulate
 def known_shape_accuracy(noisy: np.ndarray, clean: np.ndarray, window: int = 10) -> float:
     """Fraction of (N, L) traces whose whitened matched-filter shift is within ``window`` samples."""
     length = noisy.shape[1]
-    psd = np.mean(np.abs(np.fft.rfft(noisy - clean, axis=1)) ** 2, axis=0) + 1e-12
-    x, c = np.fft.rfft(noisy, axis=1) / np.sqrt(psd), np.fft.rfft(clean, axis=1) / np.sqrt(psd)
+    psd = np.mean(np.abs(np.fft.rfft(noisy - clean, axis=1)) ** 2, axis=0)
+    # bins without noise power (below the receiver band) hold no pulse either: weight 0, not 1 / ~0
+    weight = np.where(psd > 1e-6 * psd.max(), 1 / np.sqrt(np.maximum(psd, 1e-300)), 0.0)
+    x, c = np.fft.rfft(noisy, axis=1) * weight, np.fft.rfft(clean, axis=1) * weight
     shift = np.argmax(np.fft.irfft(x * np.conj(c), n=length, axis=1), axis=1)  # circular cross-correlation
     shift = np.where(shift > length // 2, shift - length, shift)
     return float(np.mean(np.abs(shift) <= window))
@@ -43,8 +46,9 @@ def main() -> None:
     data = simulate(args.n, seed=0, split_index=1, noise=args.noise, snr=tuple(args.snr), normalize=False,
                     rfi_lines=args.rfi_lines)
     acc = known_shape_accuracy(data["x"].astype(np.float64), data["target"].astype(np.float64))
-    print(f"known-pulse-shape whitened matched filter, {args.noise} noise, SNR {args.snr[0]:g}-{args.snr[1]:g}, "
-          f"{args.rfi_lines} lines: {100 * acc:.1f} %")
+    lines = f", {args.rfi_lines} interference lines" if args.noise == "realistic" else ""
+    print(f"known-pulse-shape whitened matched filter, {args.noise} noise{lines}, SNR {args.snr[0]:g}-{args.snr[1]:g}: "
+          f"{100 * acc:.1f} %")
 
 
 if __name__ == "__main__":

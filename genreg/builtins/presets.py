@@ -73,7 +73,7 @@ input scores 39.8 % and the classical band-pass + notch filter 73.5 %:
   (85.3 % after 1000 steps), so the presets leave it off.
 
 The ceiling is close: a whitened matched filter that is given each trace's exact pulse shape
-(only the position unknown) finds 89.9 % of these pulses (95.4 % without the interference
+(only the position unknown) finds 89.9 % of these pulses (95.3 % without the interference
 lines), so issue 14's ">= 20 points above the classical filter" (>= 93.5 %) is out of reach
 for a method that does not know the pulse; tests/models/test_dae1d_recipes_slow.py asserts
 >= 85 % and keeps the 20 points as a strict xfail.

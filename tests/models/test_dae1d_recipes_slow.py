@@ -6,7 +6,7 @@ Issue 14's targets on realistic noise: >= 85 % accuracy and >= 20 points above t
 band-pass + notch filter. The first is asserted; the second is a strict xfail: the recipe
 measured 86.2 % against the filter's 73.5 %, and a whitened matched filter that is *given* each
 trace's exact pulse shape (only its position unknown) reaches 89.9 % on the same traces
-(95.4 % without the interference lines), so 93.5 % is beyond what the traces support for any
+(95.3 % without the interference lines), so 93.5 % is beyond what the traces support for any
 method that does not know the pulse. Uniform and cosine noise are stated the same way, each
 held to its measured figures with a margin (see genreg/builtins/presets.py): on white
 (uniform) noise the classical filter scores below the raw trace, and on a single cosine the
