@@ -52,6 +52,16 @@ def test_a_preset_is_applied_before_the_users_own_settings(tmp_path):
     assert (cfg.opt.lr_g, cfg.model.latent_dim, cfg.opt.lr_d) == (5e-4, 3, 1e-3)  # file and overrides win
 
 
+@pytest.mark.parametrize("kind", ["realistic", "uniform", "cosine"])
+def test_the_dae1d_presets_train_the_skip_network_on_low_snr_traces_of_their_noise(kind):
+    cfg, _ = resolve_run("dae1d", preset=kind)  # MODEL-NAME shorthand: dae1d-KIND
+    assert (cfg.model_name, cfg.data["name"], cfg.data["noise"]) == ("dae1d", "radio", kind)
+    assert cfg.model.skips is True and cfg.model.spectral_gate == 0
+    assert list(cfg.data["snr"]) == [2, 5] and cfg.train.steps == 3000
+    cfg, _ = resolve_run("dae1d", preset=kind, overrides=["data.snr=2,8"])  # the user's words still win
+    assert list(cfg.data["snr"]) == [2, 8]
+
+
 def test_a_preset_names_its_model():
     cfg, _ = resolve_run(None, preset="gan-grid25")
     assert (cfg.model_name, cfg.data["name"], cfg.model.latent_dim) == ("gan", "grid25", 2)
