@@ -21,7 +21,8 @@ from test_cli import genreg as run_cli
 
 TOY_PRESETS = [f"{m}-{d}" for m in ("gan", "mlp-gan", "wgan-div", "wgan-gp") for d in ("grid25", "ring8")]
 GALAXY_PRESETS = [f"{m}-galaxies32" for m in ("acgan", "wgan-div", "wgan-gp")]
-BUILTIN_PRESETS = sorted(TOY_PRESETS + GALAXY_PRESETS + ["vae-galaxies"])
+DAE_PRESETS = [f"dae1d-{kind}" for kind in ("cosine", "realistic", "uniform")]
+BUILTIN_PRESETS = sorted(TOY_PRESETS + GALAXY_PRESETS + DAE_PRESETS + ["vae-galaxies"])
 
 
 def test_builtin_presets_are_registry_entries():
@@ -32,6 +33,8 @@ def test_builtin_presets_are_registry_entries():
         model, data = entry.name.rsplit("-", 1)
         if entry.name in GALAXY_PRESETS:
             assert (overrides["model"], overrides["data"], overrides["data.size"]) == (model, "galaxies", 32)
+        elif entry.name in DAE_PRESETS:  # dae1d-NOISE: the radio traces with that noise kind
+            assert (overrides["model"], overrides["data"], overrides["data.noise"]) == (model, "radio", data)
         else:
             assert overrides["model"] == model and overrides["data"] == data
         assert entry.summary
@@ -47,6 +50,16 @@ def test_a_preset_is_applied_before_the_users_own_settings(tmp_path):
     config.write_text("[opt]\nlr_g = 5e-4\n[model]\nlatent_dim = 4\n")
     cfg, _ = resolve_run("wgan-gp", preset="wgan-gp-ring8", config=config, overrides=["model.latent_dim=3"])
     assert (cfg.opt.lr_g, cfg.model.latent_dim, cfg.opt.lr_d) == (5e-4, 3, 1e-3)  # file and overrides win
+
+
+@pytest.mark.parametrize("kind", ["realistic", "uniform", "cosine"])
+def test_the_dae1d_presets_train_the_skip_network_on_low_snr_traces_of_their_noise(kind):
+    cfg, _ = resolve_run("dae1d", preset=kind)  # MODEL-NAME shorthand: dae1d-KIND
+    assert (cfg.model_name, cfg.data["name"], cfg.data["noise"]) == ("dae1d", "radio", kind)
+    assert cfg.model.skips is True and cfg.model.spectral_gate == 0
+    assert list(cfg.data["snr"]) == [2, 5] and cfg.train.steps == 3000
+    cfg, _ = resolve_run("dae1d", preset=kind, overrides=["data.snr=2,8"])  # the user's words still win
+    assert list(cfg.data["snr"]) == [2, 8]
 
 
 def test_a_preset_names_its_model():

@@ -67,6 +67,33 @@ batch 64 (a margin under the 10-CPU-minute target's ~1200 steps): with 1200 imag
 time, with 4800 86 % (GPU-measured at the same steps, with sigma 0.2, i.e. model.kl_weight=1.63e-6,
 which at 1200 images scored the same as the default sigma 0.1; the preset's exact combination
 is what tests/models/test_vae_recipe_slow.py trains).
+
+``dae1d-realistic`` / ``-uniform`` / ``-cosine``: the study's DAE for low SNR, measured on 2000
+test traces at SNR 2-3 (`genreg eval RUN --data snr=2,3`), realistic noise, where the noisy
+input scores 39.8 % and the classical band-pass + notch filter 73.5 %:
+
+- the defaults (SNR 2-8 training traces, no skips): 84.6 % after 1000 steps, 85.7 % after 2000
+  (86.8 % after their 6000, issue 14);
+- U-Net skip connections (``model.skips``: each encoder block's output joins the decoder at
+  its length) and training traces at SNR 2-5 (``data.snr=2,5``) instead of 2-8: 86.3 % after
+  1000 steps, 86.2 % after 3000: the defaults' 6000-step figure in half the steps (a skip step
+  costs more: 146k weights instead of 98k, wider decoder inputs; to be timed);
+- a learned spectral gate in front of the encoder (``model.spectral_gate=16``, a per-trace
+  band-pass and line notch, :mod:`genreg.nets.spectral`) bought nothing measurable on top
+  (85.3 % after 1000 steps), so the presets leave it off.
+
+How far the rest is: a whitened matched filter that is *given* each trace's exact pulse shape
+(only its position unknown; scripts/dae_ceiling.py) finds 89.9 % of these pulses, and 95.3 %
+on the same traces without the interference lines, where it is the maximum-likelihood
+estimate. So issue 14's ">= 20 points above the classical filter" (>= 93.5 %) asks for more
+than a linear filter that knows the pulse, and the room left is in the lines (sinusoids over
+the whole trace, which a method could fit and subtract; no bound is claimed for that).
+tests/models/test_dae1d_recipes_slow.py asserts >= 85 % and keeps the 20 points as a strict
+xfail. Uniform and cosine noise at SNR 2-3, same presets, 3000 steps: uniform 94.9 % (noisy input
+90.4 %, classical 76.9 %: the filter loses to the raw trace on white noise; the matched filter
+above is no bound for bounded noise and scores 91.8 %), cosine 100 % (noisy input 95.9 %,
+classical 99.7 %). At the study's SNR 2-8 the realistic preset scores 97.4 % (noisy input 84.5 %,
+classical 95.2 %).
 """
 
 from ..hookspecs import hookimpl
@@ -93,8 +120,16 @@ _GALAXIES32 = {
 }
 
 
+_DAE_NOISE = ("realistic", "uniform", "cosine")
+_DAE = {"model": "dae1d", "data": "radio", "data.snr": [2, 5], "model.skips": True, "train.steps": 3000}
+
+
 @hookimpl
 def genreg_register_presets(register):
+    for kind in _DAE_NOISE:
+        register(f"dae1d-{kind}", {**_DAE, "data.noise": kind}, tags=("radio", "denoiser", kind),
+                 summary=f"dae1d for low SNR on {kind} noise: SNR 2-5 training traces, U-Net skip "
+                         f"connections, {_DAE['train.steps']} steps")
     for model, (extra, what) in _GALAXIES32.items():
         overrides = {"model": model, "data": "galaxies", "data.size": 32, **extra}
         register(f"{model}-galaxies32", overrides, tags=("images", "galaxies"),

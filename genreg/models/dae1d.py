@@ -28,6 +28,8 @@ class DAE1dConfig(ReconstructionConfig):
     activation: Literal["relu", "leaky_relu", "none"] = "relu"
     upsample: Literal["nearest", "linear"] = "nearest"
     center: bool = True  # subtract each trace's mean before the encoder, restore it at the output
+    skips: bool = False  # U-Net skip connections from each encoder block to the decoder
+    spectral_gate: int = 0  # channels of a learned per-trace spectral gate before the encoder; 0 = none
 
     train_defaults = {"steps": 6000, "batch_size": 64, "log_every": 50, "sample_every": 1000,
                       "checkpoint_every": 1000, "num_samples": 8}
@@ -38,6 +40,8 @@ class DAE1dConfig(ReconstructionConfig):
         super().validate()
         if self.objective != "mse":
             raise UsageError(f"model.objective of dae1d must be mse (a denoiser has no latent KL), got {self.objective}")
+        if self.spectral_gate < 0:
+            raise UsageError(f"model.spectral_gate must be >= 0 (0 = none), got {self.spectral_gate}")
         if self.length < 0:
             raise UsageError(f"model.length must be >= 0 (0 = the data's), got {self.length}")
         if len(self.channels) != len(self.kernel_sizes) or not self.channels:
@@ -57,7 +61,8 @@ def dae1d(cfg: DAE1dConfig) -> ReconstructionModel:
     from ..nets.dae1d import DAE1d
 
     net = DAE1d(cfg.length or 500, tuple(cfg.channels), tuple(cfg.kernel_sizes), cfg.activation,
-                upsample=cfg.upsample, center=cfg.center)
+                upsample=cfg.upsample, center=cfg.center, skips=cfg.skips,
+                spectral_gate=cfg.spectral_gate)
     # shapes for the trainer's check against the data (a clear error instead of a conv error)
     net.input_shape, net.output_shape = net.encoder.input_shape, net.decoder.output_shape
     return ReconstructionModel(cfg, net=net, name="dae1d")

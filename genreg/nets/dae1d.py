@@ -29,12 +29,14 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import kernels
 from ..errors import KernelError, UsageError
 from ..interfaces import Decoder, Encoder
+from .spectral import SpectralGate
 from ._common import (activation, check_choice, check_input, check_positive, inverse_output_activation,
                       output_activation)
 
@@ -153,6 +155,15 @@ class DAE1dEncoder(Encoder):
         check_input("DAE1dEncoder", x, self.input_shape)
         return self.blocks(x)
 
+    def features(self, x: Tensor) -> list[Tensor]:
+        """Every block's output, shallowest first: [(B,32,250), (B,64,125), (B,64,62), (B,16,31)]."""
+        check_input("DAE1dEncoder", x, self.input_shape)
+        out = []
+        for block in self.blocks:
+            x = block(x)
+            out.append(x)
+        return out
+
 
 class UpConvBlock(nn.Module):
     """Upsample to an exact length + Conv1d ("same") + activation.
@@ -191,12 +202,18 @@ class DAE1dDecoder(Decoder):
     ``channels`` / ``kernel_sizes`` are the encoder's; the decoder's blocks run them in
     reverse (64, 64, 32, 32 channels with kernels 5, 5, 9, 9 by default), then a final
     Conv1d(kernel_sizes[0]) to one channel and the output activation.
+
+    ``skips=True`` (U-Net style, Ronneberger et al. 2015): every block after the first also
+    gets the encoder's output at the length it starts from, concatenated along channels
+    (64 + 64 channels at 62, 64 + 64 at 125, 32 + 32 at 250 by default), so the pulse's
+    position need not pass through the 31-sample code. ``forward`` then needs ``skips``,
+    the encoder's :meth:`DAE1dEncoder.features`.
     """
 
     def __init__(self, length: int = 500, channels: Sequence[int] = (32, 64, 64, 16),
                  kernel_sizes: Sequence[int] = (9, 9, 5, 5), activation: str = "relu",
                  negative_slope: float = 0.01, upsample: str = "nearest",
-                 output_activation_name: str = "sigmoid") -> None:
+                 output_activation_name: str = "sigmoid", skips: bool = False) -> None:
         super().__init__()
         channels, kernel_sizes = tuple(channels), tuple(kernel_sizes)
         _check_config("DAE1dDecoder", length, channels, kernel_sizes)
@@ -207,6 +224,9 @@ class DAE1dDecoder(Decoder):
         targets = list(reversed([length] + lengths[:-1]))         # [62, 125, 250, 500]
         outs = tuple(reversed(channels[:-1])) + (channels[0],)    # (64, 64, 32, 32)
         ins = (channels[-1],) + outs[:-1]
+        self.skips = bool(skips)
+        if self.skips:  # block j + 1 also reads the encoder's output at block j's length
+            ins = (ins[0],) + tuple(i + c for i, c in zip(ins[1:], reversed(channels[:-1])))
         ks = tuple(reversed(kernel_sizes))
         self.blocks = nn.Sequential(*[
             UpConvBlock(i, o, k, size, activation_name=activation, negative_slope=negative_slope, mode=upsample)
@@ -216,10 +236,21 @@ class DAE1dDecoder(Decoder):
         self.output_activation_name = output_activation_name
         self.out_act = output_activation(output_activation_name)
 
-    def forward(self, z: Tensor, baseline: Optional[Tensor] = None) -> Tensor:
-        """Codes -> traces; ``baseline`` (B, 1, 1), in output units, shifts each trace's level."""
+    def forward(self, z: Tensor, baseline: Optional[Tensor] = None,
+                skips: Optional[Sequence[Tensor]] = None) -> Tensor:
+        """Codes -> traces; ``baseline`` (B, 1, 1), in output units, shifts each trace's level;
+        ``skips`` the encoder's features (needed with ``skips=True``, else ignored)."""
         check_input("DAE1dDecoder", z, self.code_shape)
-        h = self.blocks(z)
+        if not self.skips:
+            h = self.blocks(z)
+        else:
+            if skips is None or len(skips) != len(self.blocks):
+                raise UsageError("DAE1dDecoder: a decoder with skip connections needs the encoder's features "
+                                 f"({len(self.blocks)} tensors, DAE1dEncoder.features), got "
+                                 f"{'none' if skips is None else len(skips)}")
+            h = self.blocks[0](z)
+            for block, skip in zip(self.blocks[1:], reversed(skips[:-1])):
+                h = block(torch.cat([h, skip], dim=1))
         # the head is a plain conv: conv1d_block without activation or pool (oneDNN is
         # slow with one output channel; the fused kernel is not)
         h = _conv1d_block_op()(h, self.head.weight, self.head.bias, activation="none", negative_slope=0.0,
@@ -233,30 +264,43 @@ class DAE1d(nn.Module):
     """Encoder + decoder in one module: ``forward(noisy) -> recovered``; ``encode`` gives the code.
 
     ``center``: subtract each trace's mean before the encoder and restore it at the output
-    (see the module docstring for why it is on by default).
+    (see the module docstring for why it is on by default). ``skips``: U-Net skip
+    connections from each encoder block to the decoder (see :class:`DAE1dDecoder`).
+    ``spectral_gate``: hidden channels of a :class:`genreg.nets.spectral.SpectralGate` in
+    front of the encoder (a learned, per-trace band-pass and line notch; 0 = none).
     """
 
     def __init__(self, length: int = 500, channels: Sequence[int] = (32, 64, 64, 16),
                  kernel_sizes: Sequence[int] = (9, 9, 5, 5), activation: str = "relu",
-                 negative_slope: float = 0.01, upsample: str = "nearest", center: bool = True) -> None:
+                 negative_slope: float = 0.01, upsample: str = "nearest", center: bool = True,
+                 skips: bool = False, spectral_gate: int = 0) -> None:
         super().__init__()
-        self.center = bool(center)
+        self.center, self.skips = bool(center), bool(skips)
+        if spectral_gate < 0:
+            raise UsageError(f"DAE1d: spectral_gate is a channel count (0 = none), got {spectral_gate}")
+        self.gate = SpectralGate(length, spectral_gate) if spectral_gate else None
         self.encoder = DAE1dEncoder(length, channels, kernel_sizes, activation, negative_slope)
-        self.decoder = DAE1dDecoder(length, channels, kernel_sizes, activation, negative_slope, upsample)
+        self.decoder = DAE1dDecoder(length, channels, kernel_sizes, activation, negative_slope, upsample,
+                                    skips=skips)
 
     def _split(self, x: Tensor) -> tuple[Tensor, Optional[Tensor]]:
-        if not self.center:
-            return x, None
-        check_input("DAE1dEncoder", x, self.encoder.input_shape)  # before the mean, for a clear error
-        baseline = x.mean(dim=-1, keepdim=True)
-        return x - baseline, baseline
+        baseline = None
+        if self.center or self.gate is not None:
+            check_input("DAE1dEncoder", x, self.encoder.input_shape)  # before the mean / FFT, for a clear error
+        if self.center:
+            baseline = x.mean(dim=-1, keepdim=True)
+            x = x - baseline
+        return (x if self.gate is None else self.gate(x)), baseline
 
     def encode(self, x: Tensor) -> Tensor:
         return self.encoder(self._split(x)[0])
 
     def forward(self, x: Tensor) -> Tensor:
         centred, baseline = self._split(x)
-        return self.decoder(self.encoder(centred), baseline)
+        if not self.skips:
+            return self.decoder(self.encoder(centred), baseline)
+        features = self.encoder.features(centred)
+        return self.decoder(features[-1], baseline, skips=features)
 
     def extra_repr(self) -> str:
-        return f"center={self.center}"
+        return f"center={self.center}, skips={self.skips}"

@@ -119,3 +119,32 @@ def test_dae_gives_the_same_outputs_and_gradients_on_the_fused_and_reference_pat
         results[backend] = (y, *grads)
     for a, e in zip(results["fused"], results["reference"]):
         torch.testing.assert_close(a, e, rtol=1e-10, atol=1e-12)
+
+
+def test_dae_with_skip_connections_gives_the_same_outputs_and_gradients_on_the_fused_and_reference_paths():
+    if not kernels.has_kernel("upconv1d_block_forward", "cpu"):
+        pytest.skip("no fused CPU conv1d kernels in this installation")
+    torch.manual_seed(5)
+    model = dae1d.DAE1d(length=125, channels=(8, 12, 4), kernel_sizes=(9, 5, 3), skips=True).double()
+    x = torch.rand(3, 1, 125, dtype=torch.float64)
+    results = {}
+    for backend in ("fused", "reference"):
+        with kernels.use_backend(backend):
+            y = model(x)
+            grads = torch.autograd.grad(y.square().sum(), list(model.parameters()))
+        results[backend] = (y, *grads)
+    for a, e in zip(results["fused"], results["reference"]):
+        torch.testing.assert_close(a, e, rtol=1e-10, atol=1e-12)
+
+
+def test_dae_skip_connections_run_through_the_kernels_ops(monkeypatch):
+    calls = []
+
+    def spy(x, weight, bias, size, activation, negative_slope):
+        calls.append((tuple(x.shape), size))
+        return dae1d.upconv1d_block_reference(x, weight, bias, size, activation, negative_slope)
+
+    monkeypatch.setattr(kernels, "upconv1d_block", spy, raising=False)
+    dae1d.DAE1d(skips=True)(torch.rand(2, 1, 500))
+    # each block after the first reads its input plus the encoder's features at that length
+    assert calls == [((2, 16, 31), 62), ((2, 128, 62), 125), ((2, 128, 125), 250), ((2, 64, 250), 500)]

@@ -37,6 +37,30 @@ def test_dae1d_shapes_range_and_backward():
     _all_params_have_grad(model)
 
 
+def test_dae1d_with_skip_connections_keeps_its_shapes_and_trains_every_weight():
+    torch.manual_seed(0)
+    model = DAE1d(skips=True)
+    noisy, clean = torch.rand(4, 1, 500), torch.rand(4, 1, 500)
+    assert model.encode(noisy).shape == (4, 16, 31)
+    assert [f.shape[1:] for f in model.encoder.features(noisy)] == [(32, 250), (64, 125), (64, 62), (16, 31)]
+    out = model(noisy)
+    assert out.shape == (4, 1, 500) and out.min() >= 0 and out.max() <= 1
+    torch.nn.functional.mse_loss(out, clean).backward()
+    _all_params_have_grad(model)
+    assert DAE1d(length=301, channels=(8, 8, 4), kernel_sizes=(5, 5, 3), skips=True)(torch.rand(2, 1, 301)).shape \
+        == (2, 1, 301)
+
+
+def test_dae1d_decoder_with_skip_connections_needs_the_encoders_features():
+    decoder = DAE1dDecoder(skips=True)
+    with pytest.raises(UsageError, match="skip connections needs the encoder's features"):
+        decoder(torch.rand(2, 16, 31))
+    features = DAE1dEncoder().features(torch.rand(2, 1, 500))
+    assert decoder(features[-1], skips=features).shape == (2, 1, 500)
+    with pytest.raises(UsageError, match="got 2"):
+        decoder(features[-1], skips=features[2:])
+
+
 def test_dae1d_other_length_and_odd_sizes_come_back_exactly():
     model = DAE1d(length=301, channels=(8, 8, 4), kernel_sizes=(5, 5, 3))
     assert model(torch.rand(2, 1, 301)).shape == (2, 1, 301)
