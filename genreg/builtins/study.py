@@ -64,22 +64,29 @@ VAE = {
     "order": 20,
     "intro": "Reconstructions of test galaxies and an 8-step interpolation in the latent space. Class agreement: "
              "how often the evaluation's classifier gives a reconstruction its original's class (its own test "
-             "accuracy on real images beside it).",
-    "runs": {"vae": {"model": "vae", "budgets": {  # 128x128 (the study's) from standard up
+             "accuracy on real images beside it). The inputs are the noisy test galaxies; their reconstructions "
+             "are scored against those noisy images and against the noise-free images of the same galaxies "
+             "(clean targets, as in a denoising evaluation): no model can predict the pixel noise, whose own MSE "
+             "(input noise) is most of the mean image's on noisy targets.",
+    "runs": {"vae": {"model": "vae", "preset": "vae-galaxies", "budgets": {  # 128x128 (the study's) from standard up
         **_budgets(1.5, 10, {**_SMOKE_GALAXIES, "data.size": 32}, {"train.max_minutes": 10}),
-        "quick": {"train.max_minutes": 1.5, "data.size": 32}}}},
+        "quick": {"train.max_minutes": 1.5, "data.size": 32, "data.n": 1200}}}},
     "evals": {"vae": {"run": "vae", "budgets": {"smoke": {"n": 16}}}},
     "tables": [{
-        "columns": [{"header": "test MSE", "key": "mse", "format": "{:.4f}"},
-                    {"header": "mean-image MSE", "key": "mse_mean_image", "format": "{:.4f}"},
+        "columns": [{"header": "MSE vs noisy targets", "key": "mse", "format": "{:.4f}"},
+                    {"header": "mean image", "key": "mse_mean_image", "format": "{:.4f}"},
+                    {"header": "MSE vs clean targets", "key": "mse_clean", "format": "{:.4f}"},
+                    {"header": "mean image (clean)", "key": "mse_mean_image_clean", "format": "{:.4f}"},
+                    {"header": "input noise", "key": "mse_input_noise", "format": "{:.4f}"},
                     {"header": "KL (nats)", "key": "kl", "format": "{:.3g}"},
                     {"header": "active units", "key": ["active_units", "latent_units"], "format": "{}/{}"},
                     {"header": "class agreement", "key": "class_agreement", "format": _PCT},
                     {"header": "classifier test accuracy", "key": "classifier_test_accuracy", "format": _PCT}],
         "rows": [{"label": "vae", "eval": "vae", "targets": [
             {"key": "class_agreement", "op": ">=", "value": 0.9, "text": "class agreement >= 90 %"},
-            {"key": "mse", "ratio_to": "mse_mean_image", "op": "<=", "value": 0.5,
-             "text": "MSE <= 50 % of the mean image's"},
+            # against the clean images: the noise in a noisy target is 79 % of the mean image's MSE
+            {"key": "mse_clean", "ratio_to": "mse_mean_image_clean", "op": "<=", "value": 0.5,
+             "text": "MSE vs clean targets <= 50 % of the mean clean image's"},
             {"key": "active_units", "op": ">=", "value": 10, "text": ">= 10 active units"}]}]}],
     "figures": [{"eval": "vae", "figure": "reconstructions", "caption": "VAE: test galaxies and their reconstructions"},
                 {"eval": "vae", "figure": "interpolation", "caption": "VAE: latent interpolation between two test galaxies"}],

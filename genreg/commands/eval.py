@@ -48,6 +48,11 @@ def _summary(metrics: dict) -> str:
                 f"{metrics['mse_classical']:.3g}){extra}")
     if kind == "autoencoder":
         text = f"{head}: test MSE {metrics['mse']:.3g} (mean image {metrics['mse_mean_image']:.3g})"
+        if "mse_clean" in metrics:  # the inputs are noisy: the same reconstructions against clean images
+            text = (f"{head}: test MSE vs noisy targets {metrics['mse']:.3g} (mean image "
+                    f"{metrics['mse_mean_image']:.3g}), vs clean targets {metrics['mse_clean']:.3g} (mean image "
+                    f"{metrics['mse_mean_image_clean']:.3g}, ratio {metrics['mse_ratio_to_mean_image_clean']:.3g}; "
+                    f"input noise {metrics['mse_input_noise']:.3g})")
         if "kl" in metrics:
             text += f", KL {metrics['kl']:.3g}, {metrics['active_units']}/{metrics['latent_units']} active units"
         if "class_agreement" in metrics:

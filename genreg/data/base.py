@@ -28,7 +28,9 @@ class ArrayDataset(Dataset):
     ``target``       optional ``(N, ...)`` reconstruction target (a denoiser's clean traces)
     ``y``            optional int64 labels ``(N,)``
     ``class_names``  one name per class (else ``num_classes`` is ``max(y) + 1``)
-    ``name``         used in messages; ``meta`` a free dict (plots read e.g. mode centres)
+    ``name``         used in messages; ``meta`` a free dict (plots read e.g. mode centres;
+                     ``meta["clean"]``: data parameters that give the noise-free version of the
+                     same samples, the clean targets of an autoencoder's evaluation)
 
     Raises :class:`genreg.errors.UsageError` naming the data set on a wrong shape or dtype.
     """

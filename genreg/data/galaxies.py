@@ -232,7 +232,10 @@ def galaxies(split: str = "train", seed: int = 0, *, n: Optional[int] = None, si
     noise        pixel-noise level relative to the default (0 turns it off)
     stars        at most this many field stars per image
 
-    Returns an ArrayDataset with ``x`` float32 (n, 3, size, size) and ``y`` int64 (n,).
+    Returns an ArrayDataset with ``x`` float32 (n, 3, size, size) and ``y`` int64 (n,). With
+    ``noise`` > 0 its ``meta["clean"]`` is ``{"noise": 0.0}``: the parameters that give the
+    noise-free images of the same galaxies (the noise is drawn last from each chunk's stream,
+    so every other random choice is the same), which evaluations use as clean targets.
     """
     import torch
 
@@ -260,5 +263,7 @@ def galaxies(split: str = "train", seed: int = 0, *, n: Optional[int] = None, si
     images = generate(labels, size=size, seed=seed, split_index=split_index, noise=noise, stars=stars)
     if (low, high) != (0.0, 1.0):
         images = images * (high - low) + low
-    return ArrayDataset(images, y=labels, class_names=CLASS_NAMES, name="galaxies",
-                        meta={"value_range": (low, high), "size": size})
+    meta = {"value_range": (low, high), "size": size}
+    if noise > 0:
+        meta["clean"] = {"noise": 0.0}
+    return ArrayDataset(images, y=labels, class_names=CLASS_NAMES, name="galaxies", meta=meta)

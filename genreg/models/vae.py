@@ -36,12 +36,24 @@ and the class agreement fell 1-6 points, so 1e-3 stays; only at sigma^2 = 1/2 di
 (ratio 1.07 -> 0.92). More training images (``data.n``, default 1200) is what moves the class agreement:
 the 24.6 M-weight first layer memorises 1200 images.
 
-Floor: the galaxies' pixel noise has variance 0.0094, 79 % of the mean-image baseline's
-MSE (0.0118), and no reconstruction of a noisy test image can predict its noise, so issue
-14's target of a test MSE <= 50 % of the baseline's is out of reach on the default (noisy)
-galaxies: the runs above sit at 0.87-0.89, i.e. within 0.0009-0.0011 of the floor, against
-0.0036 for the mean image on noise-free galaxies. The class agreement (86 %) also misses the
-issue's 90 %; more training images or steps are the levers left (not measured here).
+Noisy and clean targets: the galaxies' pixel noise has variance 0.0094, 79 % of the
+mean-image baseline's MSE (0.0118), and no reconstruction of a noisy test image can predict
+its noise, so issue 14's target of a test MSE <= 50 % of the baseline's is out of reach
+against the noisy test images: the runs above sit at 0.87-0.89. ``genreg eval`` therefore also
+scores the reconstructions of the noisy inputs against the noise-free images of the same
+galaxies (``mse_clean``; mean clean image 0.00345), which is what the target is judged on.
+
+Measured on a CPU (``genreg train --preset vae-galaxies data.n=9600``, 1000 steps at batch
+64, then ``genreg eval``): MSE vs noisy targets 0.0102 (ratio 0.87), vs clean targets 0.00209
+(ratio 0.60 to the mean clean image), KL 131 nats, 50/50 active units, class agreement
+85.5 % (classifier 99.1 %). Doubling the training images from 4800 to 9600 did not move the
+class agreement (86 % -> 85.5 %). A smaller KL weight does not help at 128x128 either
+(sigma 0.05, ``model.kl_weight=1.02e-7``, the preset's 4800 images, CPU: clean-target ratio
+0.665, KL 178, class agreement 86.0 %), although at 32x32 (where the pixel noise is 4x
+smaller) sigma 0.05 instead of 0.1 moved the clean-target ratio 0.68 -> 0.475 and the class
+agreement 69 -> 72 %. Reconstructions keep colour, orientation and size; what
+they lose is the bar of barred spirals and tightly wound arms (both read as another class),
+so the issue's 90 % class agreement and 0.5 clean-target ratio are not reached.
 
 Defaults: galaxies at the study's 128x128, Adam lr 1e-3, batch 64. ``image_size`` and
 ``channels`` at 0 follow the data (``data.size=64`` trains a 64x64 VAE); without data they

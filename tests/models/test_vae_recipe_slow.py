@@ -3,9 +3,13 @@ scored by `genreg eval`'s functions (slow: about 1000 steps of a 49M-weight MLP;
 `pytest -m slow`).
 
 The first test asserts what the recipe reaches (measured on a GPU at the same steps: test
-MSE 0.87-0.89 of the mean image's, 50/50 active units, class agreement 0.86). The second
-states the issue's own targets that the recipe does NOT reach, as a strict xfail: the
-galaxies' pixel noise alone is 79 % of the mean-image MSE (see genreg.models.vae).
+MSE 0.87-0.89 of the mean image's against the noisy test images, 50/50 active units, class
+agreement 0.86; on a CPU with 9600 training images: 0.87, against the clean images 0.60,
+50/50, 85.5 %; with sigma 0.05 and 4800 images: 0.87, 0.665, 50/50, 86.0 %). The second
+states the issue's own targets that the recipe does NOT reach, as a strict xfail: class
+agreement >= 90 % and, against the noise-free images of the same galaxies (the galaxies'
+pixel noise alone is 79 % of the mean-image MSE on noisy targets, see genreg.models.vae), an
+MSE <= 50 % of the mean clean image's.
 """
 
 import pytest
@@ -35,6 +39,9 @@ def test_vae_galaxies_keeps_class_and_uses_its_latents(recipe):
     run_dir, m = recipe
     assert m["active_units"] >= 10, m["active_units"]  # Burda et al. 2016: Cov_x E[z|x] > 0.01
     assert m["mse_ratio_to_mean_image"] <= 0.92, m["mse_ratio_to_mean_image"]  # noise floor ~0.79
+    # the same reconstructions against the noise-free images: well below the mean clean image
+    assert m["mse_ratio_to_mean_image_clean"] <= 0.75, m["mse_ratio_to_mean_image_clean"]
+    assert m["mse"] > m["mse_input_noise"]  # no reconstruction predicts the noise
     assert m["classifier_test_accuracy"] >= 0.95, m["classifier_test_accuracy"]
     assert m["class_agreement"] >= 0.8, m["class_agreement"]
 
@@ -57,8 +64,8 @@ def test_vae_galaxies_interpolation_changes_shape_along_the_path(recipe):
         assert float((middle - end).abs().mean()) > 0.25 * ends
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14's targets: test MSE <= 50 % of the mean image's is below the "
-                   "galaxies' noise floor (79 %); class agreement measured 86 %, not 90 %")
+@pytest.mark.xfail(strict=True, reason="issue 14's targets, not reached: test MSE vs clean targets "
+                   "measured 0.60-0.67 of the mean clean image's (target 0.5), class agreement 85.5-86 % (target 90 %)")
 def test_vae_galaxies_issue_targets(recipe):
     _, m = recipe
-    assert m["mse_ratio_to_mean_image"] <= 0.5 and m["class_agreement"] >= 0.9
+    assert m["mse_ratio_to_mean_image_clean"] <= 0.5 and m["class_agreement"] >= 0.9
