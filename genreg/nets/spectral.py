@@ -53,7 +53,11 @@ class SpectralGate(nn.Module):
         return self._gain(spectrum)
 
     def _gain(self, spectrum: Tensor) -> Tensor:
-        logmag = torch.log(spectrum.abs() + 1e-6)
+        mag = spectrum.abs()
+        # the floor scales with each trace (an absolute one would make faint traces' gains
+        # differ from loud ones'); finfo.tiny keeps an all-zero trace finite
+        floor = 1e-6 * mag.mean(dim=-1, keepdim=True) + torch.finfo(mag.dtype).tiny
+        logmag = torch.log(mag + floor)
         logmag = logmag - logmag.median(dim=-1, keepdim=True).values  # relative: scale-free
         return torch.sigmoid(self.static_logit + self.net(logmag))
 
