@@ -93,22 +93,36 @@ VAE = {
 }
 
 _RING = {"gan": "basic GAN (BCE)", "wgan-gp": "WGAN-GP", "wgan-div": "WGAN-div"}
+# Seeds per model: whether a basic GAN drops modes depends on the seed (on ring8 with the
+# preset, seeds 0-4 gave 8, 8, 2, 1 and 5 of 8 modes), so one seed would tell either story.
+_RING_SEEDS = (0, 1, 2, 3, 4)
+
+
+def _ring_targets(m: str) -> list:
+    if m == "gan":
+        return []  # per seed the basic GAN may or may not collapse: the table shows how often
+    return [{"key": "modes_covered", "op": ">=", "value": 8, "text": "8/8 modes"},
+            {"key": "high_quality", "op": ">=", "value": 0.9, "text": ">= 90 % high quality"}]
+
+
 MODE_COLLAPSE = {
     "title": "Mode collapse: basic GAN against WGAN-GP and WGAN-div on ring8",
     "order": 30,
     "intro": "Eight Gaussian modes on a circle; a mode is covered when generated points land within 3 standard "
-             "deviations of it, and high-quality samples are those within 3 standard deviations of any mode.",
-    "runs": {m: {"model": m, "preset": f"{m}-ring8", "budgets": _budgets(1, 3, _SMOKE_POINTS)} for m in _RING},
+             "deviations of it, and high-quality samples are those within 3 standard deviations of any mode. "
+             f"Each model trains with {len(_RING_SEEDS)} seeds (`train.seed`): whether the basic GAN drops modes "
+             "depends on the seed, so the table shows in how many runs it collapses (<= 5/8 modes, issue #14's "
+             "bar) next to the WGANs, which should cover 8/8 in every run.",
+    "runs": {f"{m}-seed{seed}": {"model": m, "preset": f"{m}-ring8", "overrides": {"train.seed": seed},
+                                 "budgets": _budgets(1, 3, _SMOKE_POINTS)}
+             for m in _RING for seed in _RING_SEEDS},
     "tables": [{
         "columns": [{"header": "modes covered", "key": ["modes_covered", "num_modes"], "format": "{}/{}"},
                     {"header": "high-quality samples", "key": "high_quality", "format": _PCT}],
-        "rows": [{"label": label, "eval": m, "targets": (
-            [{"key": "modes_covered", "op": "<=", "value": 5, "text": "collapse: <= 5/8 modes"}] if m == "gan" else
-            [{"key": "modes_covered", "op": ">=", "value": 8, "text": "8/8 modes"},
-             {"key": "high_quality", "op": ">=", "value": 0.9, "text": ">= 90 % high quality"}])}
-            for m, label in _RING.items()]}],
-    "figures": [{"eval": m, "figure": "samples", "caption": f"{label}: generated points on ring8"}
-                for m, label in _RING.items()],
+        "rows": [{"label": f"{label}, seed {seed}", "eval": f"{m}-seed{seed}", "targets": _ring_targets(m)}
+                 for m, label in _RING.items() for seed in _RING_SEEDS]}],
+    "figures": [{"eval": f"{m}-seed{seed}", "figure": "samples", "caption": f"{label}, seed {seed}: generated points"}
+                for m, label in _RING.items() for seed in _RING_SEEDS[:2]],
 }
 
 _GALAXY_COLUMNS = [{"header": "Fréchet distance", "key": "frechet_distance", "format": "{:.3g}"},

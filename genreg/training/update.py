@@ -19,6 +19,9 @@ from .guard import Guard, grad_norm
 from .precision import Precision
 
 
+FUSED_ADAM_DEVICES = ("cpu", "cuda")  # where torch 2.11+ has a fused Adam kernel
+
+
 def adam(params, *, lr: float, betas, weight_decay: float, device: torch.device,
          capturable: bool = False, impl: str = "fused") -> torch.optim.Adam:
     """The trainers' Adam. ``capturable``: step counters on the device (CUDA graphs, and
@@ -26,6 +29,8 @@ def adam(params, *, lr: float, betas, weight_decay: float, device: torch.device,
     (``opt.adam_impl``): torch's ``fused`` kernel (CPU and CUDA), ``foreach`` or
     ``for-loop``; the three agree to float rounding, not bitwise."""
     extra = {"capturable": True} if capturable and device.type == "cuda" else {}
+    if impl == "fused" and device.type not in FUSED_ADAM_DEVICES:
+        impl = "foreach"  # no fused kernel for this device: the next fastest
     if impl == "fused":
         extra["fused"] = True
     else:
