@@ -44,6 +44,8 @@ keyword checking, ``config_class`` attribute the CLI reads to type ``model.*`` k
 
 from __future__ import annotations
 
+import dataclasses
+
 import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Literal
@@ -186,6 +188,16 @@ def model_factory(config_class: type) -> Callable[[Callable[[Any], Any]], Callab
         return factory
 
     return decorate
+
+
+def fill_from_data(cfg, values: dict):
+    """``cfg`` with each field named in ``values`` that is 0 ("the data's") set to the given
+    value, validated (UsageError from the config's ``validate``). The configs' ``fit_data``
+    share it: ``fill_from_data(self, {"image_size": W, "channels": C})``."""
+    changes = {key: int(value) for key, value in values.items() if getattr(cfg, key) == 0}
+    resolved = dataclasses.replace(cfg, **changes)
+    resolved.validate()
+    return resolved
 
 
 def describe_shape(shape) -> str:

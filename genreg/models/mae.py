@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import UsageError
-from .base import ReconstructionConfig, ReconstructionModel, model_factory
+from .base import ReconstructionConfig, ReconstructionModel, fill_from_data, model_factory
 
 
 @dataclass
@@ -110,14 +110,7 @@ class MAEConfig(MaskedConfig):
     def fit_data(self, sample_shape: tuple[int, ...], num_classes: int = 0) -> "MAEConfig":
         if len(sample_shape) != 3 or sample_shape[1] != sample_shape[2]:
             return self  # the trainer's shape check names the mismatch
-        changes = {}
-        if self.image_size == 0:
-            changes["image_size"] = int(sample_shape[-1])
-        if self.channels == 0:
-            changes["channels"] = int(sample_shape[0])
-        resolved = dataclasses.replace(self, **changes)
-        resolved.validate()
-        return resolved
+        return fill_from_data(self, {"image_size": sample_shape[-1], "channels": sample_shape[0]})
 
 
 @model_factory(MAEConfig)

@@ -20,11 +20,10 @@ so ``genreg eval`` can probe signal vs noise), Adam lr 1e-3 with betas (0.9, 0.9
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from ..errors import UsageError
-from .base import ReconstructionModel, model_factory
+from .base import ReconstructionModel, fill_from_data, model_factory
 from .mae import MaskedConfig
 
 
@@ -56,14 +55,7 @@ class MAE1dConfig(MaskedConfig):
     def fit_data(self, sample_shape: tuple[int, ...], num_classes: int = 0) -> "MAE1dConfig":
         if len(sample_shape) != 2:
             return self  # the trainer's shape check names the mismatch
-        changes = {}
-        if self.length == 0:
-            changes["length"] = int(sample_shape[-1])
-        if self.channels == 0:
-            changes["channels"] = int(sample_shape[0])
-        resolved = dataclasses.replace(self, **changes)
-        resolved.validate()
-        return resolved
+        return fill_from_data(self, {"length": sample_shape[-1], "channels": sample_shape[0]})
 
 
 @model_factory(MAE1dConfig)

@@ -63,12 +63,11 @@ are 128 and 3. The preset ``vae-galaxies`` adds more training images (see
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import UsageError
-from .base import ReconstructionConfig, ReconstructionModel, model_factory
+from .base import ReconstructionConfig, ReconstructionModel, fill_from_data, model_factory
 
 
 @dataclass
@@ -100,14 +99,7 @@ class VAEConfig(ReconstructionConfig):
     def fit_data(self, sample_shape: tuple[int, ...], num_classes: int = 0) -> "VAEConfig":
         if len(sample_shape) != 3:
             return self  # the trainer's shape check names the mismatch
-        changes = {}
-        if self.image_size == 0:
-            changes["image_size"] = int(sample_shape[-1])
-        if self.channels == 0:
-            changes["channels"] = int(sample_shape[0])
-        resolved = dataclasses.replace(self, **changes)
-        resolved.validate()
-        return resolved
+        return fill_from_data(self, {"image_size": sample_shape[-1], "channels": sample_shape[0]})
 
 
 @model_factory(VAEConfig)

@@ -104,28 +104,13 @@ def test_up_conv_block_calls_the_kernels_op_for_nearest_and_fusable_activations(
     assert len(calls) == 1
 
 
-@pytest.mark.parametrize("upsample", ["nearest", "linear"])
-def test_dae_gives_the_same_outputs_and_gradients_on_the_fused_and_reference_paths(upsample):
+@pytest.mark.parametrize("options", [dict(upsample="nearest"), dict(upsample="linear"), dict(skips=True)],
+                         ids=["nearest", "linear", "skips"])
+def test_dae_gives_the_same_outputs_and_gradients_on_the_fused_and_reference_paths(options):
     if not kernels.has_kernel("upconv1d_block_forward", "cpu"):
         pytest.skip("no fused CPU conv1d kernels in this installation")
     torch.manual_seed(4)
-    model = dae1d.DAE1d(length=125, channels=(8, 12, 4), kernel_sizes=(9, 5, 3), upsample=upsample).double()
-    x = torch.rand(3, 1, 125, dtype=torch.float64)
-    results = {}
-    for backend in ("fused", "reference"):
-        with kernels.use_backend(backend):
-            y = model(x)
-            grads = torch.autograd.grad(y.square().sum(), list(model.parameters()))
-        results[backend] = (y, *grads)
-    for a, e in zip(results["fused"], results["reference"]):
-        torch.testing.assert_close(a, e, rtol=1e-10, atol=1e-12)
-
-
-def test_dae_with_skip_connections_gives_the_same_outputs_and_gradients_on_the_fused_and_reference_paths():
-    if not kernels.has_kernel("upconv1d_block_forward", "cpu"):
-        pytest.skip("no fused CPU conv1d kernels in this installation")
-    torch.manual_seed(5)
-    model = dae1d.DAE1d(length=125, channels=(8, 12, 4), kernel_sizes=(9, 5, 3), skips=True).double()
+    model = dae1d.DAE1d(length=125, channels=(8, 12, 4), kernel_sizes=(9, 5, 3), **options).double()
     x = torch.rand(3, 1, 125, dtype=torch.float64)
     results = {}
     for backend in ("fused", "reference"):
