@@ -17,6 +17,7 @@
 #include <string>
 
 #include "../conv1d_args.h"
+#include "records_graph.h"
 
 namespace genreg {
 namespace {
@@ -274,6 +275,10 @@ std::tuple<Tensor, Tensor> conv1d_block_forward_autograd(const Tensor& x, const 
                                                          const std::optional<Tensor>& bias,
                                                          c10::string_view activation, double negative_slope,
                                                          bool pool) {
+  if (!records_graph(x, weight, bias)) {
+    at::AutoDispatchBelowADInplaceOrView below_autograd;
+    return call_conv1d_block_forward(x, weight, bias, activation, negative_slope, pool);
+  }
   auto outs = Conv1dBlockForward::apply(x, weight, bias, activation, negative_slope, pool);
   return {outs[0], outs[1]};
 }
@@ -281,6 +286,10 @@ std::tuple<Tensor, Tensor> conv1d_block_forward_autograd(const Tensor& x, const 
 Grads3 conv1d_block_backward_autograd(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
                                       const Tensor& code, c10::string_view activation, double negative_slope,
                                       bool pool, bool has_bias) {
+  if (!records_graph(grad_out, x, weight)) {
+    at::AutoDispatchBelowADInplaceOrView below_autograd;
+    return call_conv1d_block_backward(grad_out, x, weight, code, activation, negative_slope, pool, has_bias);
+  }
   auto outs = Conv1dBlockBackward::apply(grad_out, x, weight, code, activation, negative_slope, pool, has_bias);
   return {outs[0], outs[1], outs[2]};
 }
@@ -288,6 +297,10 @@ Grads3 conv1d_block_backward_autograd(const Tensor& grad_out, const Tensor& x, c
 std::tuple<Tensor, Tensor> upconv1d_block_forward_autograd(const Tensor& x, const Tensor& weight,
                                                            const std::optional<Tensor>& bias, int64_t size,
                                                            c10::string_view activation, double negative_slope) {
+  if (!records_graph(x, weight, bias)) {
+    at::AutoDispatchBelowADInplaceOrView below_autograd;
+    return call_upconv1d_block_forward(x, weight, bias, size, activation, negative_slope);
+  }
   auto outs = Upconv1dBlockForward::apply(x, weight, bias, size, activation, negative_slope);
   return {outs[0], outs[1]};
 }
@@ -295,6 +308,10 @@ std::tuple<Tensor, Tensor> upconv1d_block_forward_autograd(const Tensor& x, cons
 Grads3 upconv1d_block_backward_autograd(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
                                         const Tensor& code, int64_t size, c10::string_view activation,
                                         double negative_slope, bool has_bias) {
+  if (!records_graph(grad_out, x, weight)) {
+    at::AutoDispatchBelowADInplaceOrView below_autograd;
+    return call_upconv1d_block_backward(grad_out, x, weight, code, size, activation, negative_slope, has_bias);
+  }
   auto outs = Upconv1dBlockBackward::apply(grad_out, x, weight, code, size, activation, negative_slope, has_bias);
   return {outs[0], outs[1], outs[2]};
 }

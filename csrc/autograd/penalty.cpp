@@ -17,6 +17,8 @@
 
 #include <string>
 
+#include "records_graph.h"
+
 namespace genreg {
 namespace {
 
@@ -174,17 +176,29 @@ struct GradPenaltyBackwardFunction : public torch::autograd::Function<GradPenalt
 };
 
 Tensor gp_interpolate_autograd(const Tensor& real, const Tensor& fake, const Tensor& eps) {
+  if (!records_graph(real, fake, eps)) {
+    at::AutoDispatchBelowADInplaceOrView below_autograd;
+    return call_gp_interpolate(real, fake, eps);
+  }
   return GpInterpolateFunction::apply(real, fake, eps);
 }
 
 std::tuple<Tensor, Tensor> grad_penalty_forward_autograd(const Tensor& grads, c10::string_view mode, double center,
                                                          double p) {
+  if (!records_graph(grads)) {
+    at::AutoDispatchBelowADInplaceOrView below_autograd;
+    return call_grad_penalty_forward(grads, mode, center, p);
+  }
   auto outputs = GradPenaltyForwardFunction::apply(grads, mode, center, p);
   return {outputs[0], outputs[1]};
 }
 
 Tensor grad_penalty_backward_autograd(const Tensor& grad_out, const Tensor& grads, const Tensor& sumsq,
                                       c10::string_view mode, double center, double p) {
+  if (!records_graph(grad_out, grads, sumsq)) {
+    at::AutoDispatchBelowADInplaceOrView below_autograd;
+    return call_grad_penalty_backward(grad_out, grads, sumsq, mode, center, p);
+  }
   return GradPenaltyBackwardFunction::apply(grad_out, grads, sumsq, mode, center, p);
 }
 

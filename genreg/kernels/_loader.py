@@ -7,6 +7,7 @@ kernels. ``GENREG_DISABLE_EXT=1`` skips loading (to test the fallback path).
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from dataclasses import dataclass, field
@@ -80,11 +81,15 @@ _KERNEL_OP = {"grad_penalty": "grad_penalty_forward", "conv1d_block": "conv1d_bl
 def has_kernel(op: str, device_type: str) -> bool:
     """Whether the extension provides ``op`` (an op of ``genreg._C.OPS``, or a function of
     genreg.kernels) for tensors on ``device_type`` ("cpu", "cuda")."""
-    op = _KERNEL_OP.get(op, op)
     state = extension_state()
-    if not state.loaded or op not in state.ops:
-        return False
+    return state.loaded and _has_dispatch_kernel(_KERNEL_OP.get(op, op), device_type, tuple(state.ops))
+
+
+@functools.lru_cache(maxsize=None)
+def _has_dispatch_kernel(op: str, device_type: str, ops: tuple[str, ...]) -> bool:
+    # Cached: the dispatcher query costs ~5 us, as much as the penalty kernel at small
+    # sizes, and a loaded extension's kernels never change.
     import torch
 
     key = {"cpu": "CPU", "cuda": "CUDA"}.get(device_type)
-    return key is not None and torch._C._dispatch_has_kernel_for_dispatch_key(f"genreg::{op}", key)
+    return op in ops and key is not None and torch._C._dispatch_has_kernel_for_dispatch_key(f"genreg::{op}", key)

@@ -83,3 +83,45 @@ def test_the_pair_hands_the_sums_over(ops):
     gr = g.clone().requires_grad_(True)
     (want,) = torch.autograd.grad(kernels.reference.grad_penalty(gr, "gp", 1.0, 6.0), gr, go)
     torch.testing.assert_close(d, want)
+
+
+def _graph_free_cases():
+    x = torch.randn(2, 1, 12, dtype=torch.float64)
+    w = torch.randn(3, 1, 3, dtype=torch.float64)
+    g = torch.randn(2, 5, dtype=torch.float64)
+    s = g.pow(2).sum(1)
+    code = torch.ops.genreg.conv1d_block_forward(x, w, None, "relu", 0.0, True)[1]
+    up_code = torch.ops.genreg.upconv1d_block_forward(x, w, None, 24, "relu", 0.0)[1]
+    return {
+        "gp_interpolate": ((g, g * 2, torch.rand(2, dtype=torch.float64)), ()),
+        "grad_penalty_forward": ((g,), ("div", 1.0, 6.0)),
+        "grad_penalty_backward": ((torch.rand(2, dtype=torch.float64), g, s), ("gp", 1.0, 6.0)),
+        "conv1d_block_forward": ((x, w), (None, "relu", 0.0, True)),
+        "conv1d_block_backward": ((torch.randn(2, 3, 6, dtype=torch.float64), x, w), (code, "relu", 0.0, True, False)),
+        "upconv1d_block_forward": ((x, w), (None, 24, "relu", 0.0)),
+        "upconv1d_block_backward": ((torch.randn(2, 3, 24, dtype=torch.float64), x, w),
+                                    (up_code, 24, "relu", 0.0, False)),
+    }
+
+
+def _as_tuple(out):
+    return out if isinstance(out, tuple) else (out,)
+
+
+def test_no_node_is_recorded_where_no_gradient_is_needed(ops):
+    """The rule of csrc/autograd/records_graph.h: with grad mode off, or no input needing
+    a gradient, an op records no node and gives bitwise what the recording call gives."""
+    cases = _graph_free_cases()
+    assert set(cases) == set(ops)
+    for op, (tensors, args) in cases.items():
+        fn = getattr(torch.ops.genreg, op)
+        leaves = [t.clone().requires_grad_(True) for t in tensors]
+        recorded = _as_tuple(fn(*leaves, *args))
+        assert any(o.grad_fn is not None for o in recorded), f"{op} recorded no node with inputs needing grad"
+        with torch.no_grad():
+            no_grad = _as_tuple(fn(*leaves, *args))
+        plain = _as_tuple(fn(*tensors, *args))
+        for outs in (no_grad, plain):
+            for o, r in zip(outs, recorded):
+                assert o.grad_fn is None and not o.requires_grad, op
+                assert torch.equal(o, r.detach()), op
