@@ -5,12 +5,11 @@ import json
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from genreg.eval import mae as eval_mae
 from genreg.cli import main
 
-from tiny_runs import tiny_run
+from tiny_runs import eval_json, is_png, tiny_run
 
 SMALL = ["model.embed_dim=16", "model.depth=1", "model.heads=2", "model.decoder_dim=8", "model.decoder_heads=2"]
 SPECS = {
@@ -34,15 +33,6 @@ def mae_runs(tmp_path_factory):
     return get
 
 
-def _eval_json(capsys, *args):
-    capsys.readouterr()
-    assert main(["eval", *args, "--json"]) == 0
-    return json.loads(capsys.readouterr().out)
-
-
-def _is_png(path):
-    with Image.open(path) as im:
-        return im.format == "PNG" and im.size[0] > 10 and im.size[1] > 10
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +42,7 @@ def small_probe(monkeypatch):
 
 def test_eval_mae1d_reports_masked_mse_baseline_and_signal_vs_noise_probe(mae_runs, capsys):
     run = mae_runs("radio")
-    m = _eval_json(capsys, str(run), "--n", "40")
+    m = eval_json(capsys, str(run), "--n", "40")
     assert m["kind"] == "mae" and m["model"] == "mae1d" and m["n_test"] == 40 and m["num_patches"] == 50
     assert m["baseline"] == "linear interpolation" and m["masked_mse"] > 0 and m["masked_mse_baseline"] > 0
     assert m["probe_task"] == "signal vs noise only" and m["probe_train"] == 60 and m["probe_test"] == 40
@@ -64,7 +54,7 @@ def test_eval_mae1d_reports_masked_mse_baseline_and_signal_vs_noise_probe(mae_ru
     assert m["probe_repeats"] == eval_mae.PROBE_REPEATS
     assert 0.0 <= m["linear_probe_std"] <= 0.5 and 0.0 <= m["linear_probe_random_encoder_std"] <= 0.5
     assert json.loads((run / "eval" / "eval.json").read_text()) == m
-    assert _is_png(run / "eval" / "masked.png")
+    assert is_png(run / "eval" / "masked.png")
     capsys.readouterr()
     assert main(["eval", str(run), "--n", "40"]) == 0
     line = capsys.readouterr().out.splitlines()[0]
@@ -73,15 +63,15 @@ def test_eval_mae1d_reports_masked_mse_baseline_and_signal_vs_noise_probe(mae_ru
 
 
 def test_eval_mae_on_galaxies_probes_the_three_classes(mae_runs, capsys, tmp_path):
-    m = _eval_json(capsys, str(mae_runs("galaxies")), "--n", "30", "--out", str(tmp_path / "e"))
+    m = eval_json(capsys, str(mae_runs("galaxies")), "--n", "30", "--out", str(tmp_path / "e"))
     assert m["kind"] == "mae" and m["baseline"] == "mean visible patch" and m["num_patches"] == 64
     assert m["probe_task"] == "classes: barred_spiral, elliptical, spiral"
     assert 0.0 <= m["linear_probe"] <= 1.0 and 0.0 <= m["linear_probe_random_encoder"] <= 1.0
-    assert _is_png(tmp_path / "e" / "masked.png")
+    assert is_png(tmp_path / "e" / "masked.png")
 
 
 def test_eval_without_labels_says_why_there_is_no_probe(mae_runs, capsys):
-    m = _eval_json(capsys, str(mae_runs("radio-no-labels")), "--n", "20")
+    m = eval_json(capsys, str(mae_runs("radio-no-labels")), "--n", "20")
     assert m["linear_probe"] is None and "data.noise_only > 0" in m["probe_task"]
     assert m["masked_mse_baseline"] > 0
 
@@ -90,14 +80,14 @@ def test_eval_without_labels_says_why_there_is_no_probe(mae_runs, capsys):
 def test_sample_writes_inpainted_test_inputs(mae_runs, tmp_path, capsys, name):
     out = tmp_path / "s.png"
     assert main(["sample", str(mae_runs(name)), "--n", "5", "--seed", "2", "--out", str(out)]) == 0
-    assert _is_png(out)
+    assert is_png(out)
     assert main(["sample", str(mae_runs(name)), "--n", "5", "--class", "1", "--out", str(out)]) == 2
 
 
 def test_sample_figures_during_training(tmp_path):
     run = tiny_run(tmp_path / "r", "mae", "data.size=32", "data.n=8", "train.batch_size=4", "train.sample_every=1",
                    "train.num_samples=4", *SMALL, steps=1)
-    assert _is_png(run.run_dir / "samples" / "step-00000001.png")
+    assert is_png(run.run_dir / "samples" / "step-00000001.png")
 
 
 # ------------------------------------------------------------------------------ the pieces

@@ -3,25 +3,15 @@
 import json
 
 import pytest
-from PIL import Image
 
 from genreg.cli import main
 
-
-def _eval_json(capsys, *args):
-    capsys.readouterr()
-    assert main(["eval", *args, "--json"]) == 0
-    return json.loads(capsys.readouterr().out)
-
-
-def _is_png(path):
-    with Image.open(path) as im:
-        return im.format == "PNG" and im.size[0] > 10 and im.size[1] > 10
+from tiny_runs import eval_json, is_png
 
 
 def test_eval_denoiser_reports_accuracy_and_the_noisy_input_baseline(runs, capsys, tmp_path):
     run = runs("dae1d")
-    m = _eval_json(capsys, str(run), "--n", "60")
+    m = eval_json(capsys, str(run), "--n", "60")
     assert m["kind"] == "denoiser" and m["model"] == "dae1d" and m["step"] == 2 and m["n_test"] == 60
     for key in ("accuracy", "accuracy_baseline"):
         assert 0.0 <= m[key] <= 1.0
@@ -31,34 +21,34 @@ def test_eval_denoiser_reports_accuracy_and_the_noisy_input_baseline(runs, capsy
     # the classical baseline (band-pass + notch) scored the same way, beside the noisy input
     assert 0.0 <= m["accuracy_classical"] <= 1.0 and m["classical"]["n_signal"] == 60 and m["mse_classical"] > 0
     assert m["classical_filter"]["band_mhz"] == [30.0, 80.0] and m["spectrum_relative_l2_classical"] >= 0
-    assert _is_png(run / "eval" / "loss_curves.png")
+    assert is_png(run / "eval" / "loss_curves.png")
     on_disk = json.loads((run / "eval" / "eval.json").read_text())
     assert on_disk == m
     for name in ("accuracy_vs_snr.png", "spectra.png", "examples.png"):
-        assert _is_png(run / "eval" / name)
+        assert is_png(run / "eval" / name)
 
 
 def test_eval_on_another_noise_kind(runs, capsys, tmp_path):
-    m = _eval_json(capsys, str(runs("dae1d")), "--n", "40", "--data", "noise=uniform", "--out", str(tmp_path / "u"))
+    m = eval_json(capsys, str(runs("dae1d")), "--n", "40", "--data", "noise=uniform", "--out", str(tmp_path / "u"))
     assert m["data"]["noise"] == "uniform"
     assert (tmp_path / "u" / "eval.json").exists()
 
 
 def test_eval_gan_on_ring8_counts_modes_and_sample_writes_png(runs, capsys, tmp_path):
     run = runs("gan-ring8")
-    m = _eval_json(capsys, str(run), "--n", "200")
+    m = eval_json(capsys, str(run), "--n", "200")
     assert m["kind"] == "gan" and m["num_modes"] == 8 and 0 <= m["modes_covered"] <= 8
     assert 0.0 <= m["high_quality"] <= 1.0 and sum(m["mode_counts"]) <= 200
     assert m["real_data_reference"]["modes_covered"] == 8  # real test points cover every mode
-    assert _is_png(run / "eval" / "samples.png")
+    assert is_png(run / "eval" / "samples.png")
     out = tmp_path / "s.png"
     assert main(["sample", str(run), "--n", "50", "--seed", "3", "--out", str(out)]) == 0
-    assert _is_png(out)
+    assert is_png(out)
 
 
 def test_eval_acgan_reports_frechet_distance_and_class_fidelity(runs, capsys, tmp_path):
     run = runs("acgan")
-    m = _eval_json(capsys, str(run), "--n", "12")
+    m = eval_json(capsys, str(run), "--n", "12")
     assert m["frechet_distance"] >= 0 and m["frechet_distance_real_train_vs_test"] >= 0
     assert 0.0 <= m["class_fidelity"] <= 1.0 and 0.0 <= m["feature_net"]["test_accuracy"] <= 1.0
     # every number read through the classifier has its test accuracy beside it
@@ -74,35 +64,35 @@ def test_eval_acgan_reports_frechet_distance_and_class_fidelity(runs, capsys, tm
     assert div["ratio_min"] == pytest.approx(min(ratios)) and div["ratio_mean"] == pytest.approx(sum(ratios) / len(ratios))
     pix = m["intra_class_diversity_pixels"]  # the same in pixel space, no classifier involved
     assert set(pix["per_class"]) == set(div["per_class"]) and pix["ratio_min"] >= 0
-    assert _is_png(run / "eval" / "samples.png")
+    assert is_png(run / "eval" / "samples.png")
     out = tmp_path / "c1.png"
     assert main(["sample", str(run), "--n", "4", "--class", "1", "--out", str(out)]) == 0
-    assert _is_png(out)
+    assert is_png(out)
 
 
 def test_eval_vae_figures_and_prior_samples(runs, capsys, tmp_path):
     run = runs("vae")
-    m = _eval_json(capsys, str(run))
+    m = eval_json(capsys, str(run))
     assert m["kind"] == "autoencoder" and m["mse"] > 0 and m["kl"] >= 0
     assert m["mse_mean_image"] > 0 and m["mse_ratio_to_mean_image"] == pytest.approx(m["mse"] / m["mse_mean_image"])
     assert 0 <= m["active_units"] <= m["latent_units"]
     assert 0.0 <= m["class_agreement"] <= 1.0 and 0.0 <= m["classifier_test_accuracy"] <= 1.0
     assert m["feature_net"]["used_by"] == ["class_agreement"]
     for name in ("reconstructions.png", "interpolation.png"):
-        assert _is_png(run / "eval" / name)
+        assert is_png(run / "eval" / name)
     assert main(["sample", str(run), "--n", "6", "--out", str(tmp_path / "v.png")]) == 0
-    assert _is_png(tmp_path / "v.png")
+    assert is_png(tmp_path / "v.png")
 
 
 def test_eval_gan_on_radio_traces(runs, capsys, tmp_path):
-    m = _eval_json(capsys, str(runs("wgan-gp-radio")), "--n", "20", "--out", str(tmp_path / "e"))
+    m = eval_json(capsys, str(runs("wgan-gp-radio")), "--n", "20", "--out", str(tmp_path / "e"))
     assert m["sample_shape"] == [1, 500] and m["spectrum_relative_l2"] >= 0
-    assert _is_png(tmp_path / "e" / "samples.png")
+    assert is_png(tmp_path / "e" / "samples.png")
 
 
 def test_eval_accepts_a_checkpoint_directory(runs, capsys, tmp_path):
     ckpt = next((runs("gan-ring8") / "checkpoints").iterdir())
-    m = _eval_json(capsys, str(ckpt), "--n", "100", "--out", str(tmp_path / "e"))
+    m = eval_json(capsys, str(ckpt), "--n", "100", "--out", str(tmp_path / "e"))
     assert m["checkpoint"] == str(ckpt)
 
 
@@ -122,7 +112,7 @@ def test_eval_of_a_folder_without_checkpoints_is_one_line_error(tmp_path, capsys
 
 
 def test_eval_acgan_on_radio_scores_the_pulse_polarity(runs, capsys):
-    m = _eval_json(capsys, str(runs("acgan-radio")), "--n", "40")
+    m = eval_json(capsys, str(runs("acgan-radio")), "--n", "40")
     assert 0.0 <= m["class_fidelity"] <= 1.0 and 0.5 < m["class_fidelity_real"] <= 1.0
 
 
