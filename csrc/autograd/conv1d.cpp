@@ -13,6 +13,7 @@
 #include <torch/autograd.h>
 #include <torch/library.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -133,6 +134,46 @@ Tensor sum_terms(const std::vector<Tensor>& terms) {
   return total;
 }
 
+// The second-order rule both blocks share. Their backward ops are linear in grad_out
+// through gz (the gradient at z) and read the conv's input u = lift(x) (conv1d_block:
+// u = x; upconv1d_block: u = U x, adjoint U^T): with upstreams (up_x, up_w, up_b)
+//   d grad_out = at_out(conv1d(lift(up_x), w) + conv1d(u, up_w) + up_b)
+//   d x        = lift_adjoint(conv_transpose1d(gz, up_w))
+//   d w        = conv1d_weight(lift(up_x), gz)
+// at_out is the adjoint of gz's map from grad_out (the slope, and for a pool the winners).
+struct BlockShape {
+  std::function<Tensor(const Tensor&)> lift, lift_adjoint;
+  std::function<Tensor(const Tensor&, const Tensor&, const BlockArgs&)> at_out;       // (t, code, args)
+  std::function<Tensor(const Tensor&, const Tensor&, int64_t, const BlockArgs&)> at_z;  // (grad_out, code, len)
+};
+
+variable_list block_double_backward(AutogradContext* ctx, const variable_list& ups, const BlockShape& block) {
+  const auto saved = ctx->get_saved_variables();
+  const auto &grad_out = saved[0], &x = saved[1], &weight = saved[2], &code = saved[3];
+  const auto &up_x = ups[0], &up_w = ups[1], &up_b = ups[2];
+  const auto a = load_args(ctx);
+  const int64_t pad = weight.size(2) / 2;
+  Tensor d_grad_out, d_x, d_w;
+  if (ctx->needs_input_grad(0)) {
+    std::vector<Tensor> terms;
+    if (up_x.defined()) terms.push_back(at::conv1d(block.lift(up_x), weight, {}, 1, pad));
+    if (up_w.defined()) terms.push_back(at::conv1d(block.lift(x), up_w, {}, 1, pad));
+    if (a.has_bias && up_b.defined()) {
+      const int64_t z_len = terms.empty() ? block.lift(x).size(2) : terms[0].size(2);
+      terms.push_back(up_b.reshape({1, -1, 1}).expand({x.size(0), -1, z_len}));
+    }
+    if (!terms.empty()) d_grad_out = block.at_out(sum_terms(terms), code, a);
+  }
+  if ((ctx->needs_input_grad(1) && up_w.defined()) || (ctx->needs_input_grad(2) && up_x.defined())) {
+    const auto gz = block.at_z(grad_out, code, x.size(2), a);
+    if (ctx->needs_input_grad(1) && up_w.defined())
+      d_x = block.lift_adjoint(at::conv_transpose1d(gz, up_w, {}, 1, pad));
+    if (ctx->needs_input_grad(2) && up_x.defined())
+      d_w = conv1d_weight_grad(block.lift(up_x), weight.sizes(), gz, pad);
+  }
+  return {d_grad_out, d_x, d_w, Tensor(), Tensor(), Tensor(), Tensor(), Tensor()};
+}
+
 // --- conv1d_block ---------------------------------------------------------------------
 
 struct Conv1dBlockBackward : public torch::autograd::Function<Conv1dBlockBackward> {
@@ -150,25 +191,8 @@ struct Conv1dBlockBackward : public torch::autograd::Function<Conv1dBlockBackwar
 
   // grad_x = conv_transpose1d(gz, w), grad_w = conv1d_weight(x, gz), grad_b = sum gz.
   static variable_list backward(AutogradContext* ctx, variable_list ups) {
-    const auto saved = ctx->get_saved_variables();
-    const auto &grad_out = saved[0], &x = saved[1], &weight = saved[2], &code = saved[3];
-    const auto &up_x = ups[0], &up_w = ups[1], &up_b = ups[2];
-    const auto a = load_args(ctx);
-    const int64_t pad = weight.size(2) / 2;
-    Tensor d_grad_out, d_x, d_w;
-    if (ctx->needs_input_grad(0)) {
-      std::vector<Tensor> terms;
-      if (up_x.defined()) terms.push_back(at::conv1d(up_x, weight, {}, 1, pad));
-      if (up_w.defined()) terms.push_back(at::conv1d(x, up_w, {}, 1, pad));
-      if (a.has_bias && up_b.defined()) terms.push_back(up_b.reshape({1, -1, 1}).expand({x.size(0), -1, x.size(2)}));
-      if (!terms.empty()) d_grad_out = grad_at_out(sum_terms(terms), code, a);
-    }
-    if ((ctx->needs_input_grad(1) && up_w.defined()) || (ctx->needs_input_grad(2) && up_x.defined())) {
-      const auto gz = grad_at_z(grad_out, code, x.size(2), a);
-      if (ctx->needs_input_grad(1) && up_w.defined()) d_x = at::conv_transpose1d(gz, up_w, {}, 1, pad);
-      if (ctx->needs_input_grad(2) && up_x.defined()) d_w = conv1d_weight_grad(up_x, weight.sizes(), gz, pad);
-    }
-    return {d_grad_out, d_x, d_w, Tensor(), Tensor(), Tensor(), Tensor(), Tensor()};
+    const auto identity = [](const Tensor& t) { return t; };
+    return block_double_backward(ctx, ups, {identity, identity, grad_at_out, grad_at_z});
   }
 };
 
@@ -222,30 +246,19 @@ struct Upconv1dBlockBackward : public torch::autograd::Function<Upconv1dBlockBac
   // With gz = grad_out * slope(code): grad_x = U^T conv_transpose1d(gz, w),
   // grad_w = conv1d_weight(U x, gz), grad_b = sum gz -- linear in grad_out.
   static variable_list backward(AutogradContext* ctx, variable_list ups) {
-    const auto saved = ctx->get_saved_variables();
-    const auto &grad_out = saved[0], &x = saved[1], &weight = saved[2], &code = saved[3];
-    const auto &up_x = ups[0], &up_w = ups[1], &up_b = ups[2];
-    const auto a = load_args(ctx);
-    const int64_t pad = weight.size(2) / 2;
-    const auto src = nearest_sources(x.size(2), a.size, x);
+    const Tensor x = ctx->get_saved_variables()[1];  // a copy: the list is a temporary
+    const auto src = nearest_sources(x.size(2), load_args(ctx).size, x);
     const auto upsample = [&](const Tensor& t) { return t.index_select(2, src); };
-    Tensor d_grad_out, d_x, d_w;
-    if (ctx->needs_input_grad(0)) {
-      std::vector<Tensor> terms;
-      if (up_x.defined()) terms.push_back(at::conv1d(upsample(up_x), weight, {}, 1, pad));
-      if (up_w.defined()) terms.push_back(at::conv1d(upsample(x), up_w, {}, 1, pad));
-      if (a.has_bias && up_b.defined()) terms.push_back(up_b.reshape({1, -1, 1}).expand({x.size(0), -1, a.size}));
-      if (!terms.empty()) d_grad_out = times_slope(sum_terms(terms), code, a);
-    }
-    if ((ctx->needs_input_grad(1) && up_w.defined()) || (ctx->needs_input_grad(2) && up_x.defined())) {
-      const auto gz = times_slope(grad_out, code, a);
-      if (ctx->needs_input_grad(1) && up_w.defined()) {
-        const auto d_u = at::conv_transpose1d(gz, up_w, {}, 1, pad);
-        d_x = at::zeros(x.sizes(), x.options()).index_add(2, src, d_u);
-      }
-      if (ctx->needs_input_grad(2) && up_x.defined()) d_w = conv1d_weight_grad(upsample(up_x), weight.sizes(), gz, pad);
-    }
-    return {d_grad_out, d_x, d_w, Tensor(), Tensor(), Tensor(), Tensor(), Tensor()};
+    const auto upsample_adjoint = [&](const Tensor& t) {
+      return at::zeros({t.size(0), t.size(1), x.size(2)}, t.options()).index_add(2, src, t);
+    };
+    const auto slope_only = [](const Tensor& t, const Tensor& code, const BlockArgs& a) {
+      return times_slope(t, code, a);
+    };
+    const auto slope_at_z = [](const Tensor& g, const Tensor& code, int64_t, const BlockArgs& a) {
+      return times_slope(g, code, a);
+    };
+    return block_double_backward(ctx, ups, {upsample, upsample_adjoint, slope_only, slope_at_z});
   }
 };
 
