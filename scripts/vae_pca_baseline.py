@@ -9,7 +9,7 @@ against the noise-free images of the same galaxies, each as a ratio to the mean 
     python scripts/vae_pca_baseline.py [--n-train 4800] [--n-test 4800] [--size 128] [--k 25 50 100]
 
 Measured (seed 0, 4800 training and 4800 test galaxies at 128x128): clean-target ratio 0.442
-(k = 25), 0.393 (50), 0.365 (100); noisy-target ratio 0.835, 0.821, 0.812. The preset's MLP VAE
+(k = 25), 0.394 (50), 0.372 (100); noisy-target ratio 0.835, 0.821, 0.814. The preset's MLP VAE
 (50 latent units) scores 0.583 and 0.862.
 """
 

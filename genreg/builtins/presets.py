@@ -86,9 +86,12 @@ classifier at 99 %):
 Issue 14's 90 % class agreement and 0.5 clean-target ratio are not reached. They are not out of
 reach of a 50-number code: a linear one, the mean plus the top-k principal components of the
 same 4800 noisy training images (scripts/vae_pca_baseline.py), reconstructs the noisy test images at
-a clean-target ratio of 0.442 (k = 25), 0.393 (50), 0.365 (100) (noisy-target ratio 0.835,
-0.821, 0.812), so the VAE's 0.58 is a training shortfall of the MLP, not a limit of its
-latent size.
+a clean-target ratio of 0.442 (k = 25), 0.394 (50), 0.372 (100) (noisy-target ratio 0.835,
+0.821, 0.814), so the VAE's 0.58 is a training shortfall of the MLP, not a limit of its
+latent size. Nor is it overfitting: on 2000 of its own training galaxies the preset's VAE
+scores 0.575 against the clean images (test: 0.581), so the MLP falls short in fitting the
+training images themselves (which is also why more images, 9600, did not help); levers that
+act on fitting (input centering, the optimiser, the decoder's form) are the ones left to try.
 
 ``dae1d-realistic`` / ``-uniform`` / ``-cosine``: the study's DAE for low SNR, measured on 2000
 test traces at SNR 2-3 (`genreg eval RUN --data snr=2,3`), realistic noise, where the noisy
