@@ -61,13 +61,37 @@ spread:
   Fréchet distance 600 (defaults, 600 steps: 733); far from the real floor (0.96).
 
 ``vae-galaxies``: the study's 128x128 VAE (its defaults: Gaussian-likelihood KL weight, see
-:mod:`genreg.models.vae`) on 4800 training galaxies instead of 1200, for 1000 steps at
-batch 64 (a margin under the 10-CPU-minute target's ~1200 steps): with 1200 images the
-24.6 M-weight first layer memorises them and reconstructions keep the class 64 % of the
-time, with 4800 86 % (GPU-measured at the same steps, with sigma 0.2, i.e. model.kl_weight=1.63e-6,
-which at 1200 images scored the same as the default sigma 0.1; the preset's exact combination
-is what tests/models/test_vae_recipe_slow.py trains). With 9600 images (CPU, sigma 0.1): 85.5 %,
-MSE vs clean targets 0.60 of the mean clean image's; issue 14's 90 % and 0.5 are not reached.
+:mod:`genreg.models.vae`) on 4800 training galaxies instead of 1200, for 2000 steps at batch 64
+with a cosine learning-rate decay from 1e-3 to 0 (``opt.lr_schedule=cosine``). What each change
+bought, by steps (``genreg eval`` on the 4800 test galaxies; class agreement with the eval
+classifier at 99 %):
+
+- 4800 training images instead of 1200, 1000 steps at a constant 1e-3: with 1200 images the
+  24.6 M-weight first layer memorises them and reconstructions keep the class 64 % of the time,
+  with 4800 86 % (GPU-measured at the same steps, with sigma 0.2, i.e. model.kl_weight=1.63e-6,
+  which at 1200 images scored the same as the default sigma 0.1). On a CPU with 9600 images
+  (sigma 0.1): 85.5 %, MSE vs clean targets 0.60 of the mean clean image's; 9600 instead of
+  4800 images did not move the class agreement (86 % -> 85.5 %), nor did sigma 0.05 (CPU, 4800
+  images: clean-target ratio 0.665, 86.0 %).
+- 2000 steps with the cosine decay (with the fused Adam, twice the steps fit the 10-CPU-minute
+  budget; the schedule leaves the cost per step unchanged, and only runs to train.steps, so a run
+  stopped early by train.max_minutes ends before its rate has decayed): clean-target
+  ratio 0.583, noisy-target ratio 0.862, KL 137 nats, 50/50 active units, class agreement 86.9 %
+  (CPU, train.seed 0). Only one 2000-step run was made, so how much of the small gain over
+  1000 steps is the extra steps and how much the decay is not separated.
+- not tried: a KL warm-up (Bowman et al. 2016): at this weight the weighted KL term is 0.6 % of
+  the loss (5.7e-5 against an MSE of 0.0098 at step 2000), too small a share for ramping it in
+  to matter much (an argument, not a measurement).
+
+Issue 14's 90 % class agreement and 0.5 clean-target ratio are not reached. They are not out of
+reach of a 50-number code: a linear one, the mean plus the top-k principal components of the
+same 4800 noisy training images (scripts/vae_pca_baseline.py), reconstructs the noisy test images at
+a clean-target ratio of 0.442 (k = 25), 0.394 (50), 0.372 (100) (noisy-target ratio 0.835,
+0.821, 0.814), so the VAE's 0.58 is a training shortfall of the MLP, not a limit of its
+latent size. Nor is it overfitting: on 2000 of its own training galaxies the preset's VAE
+scores 0.575 against the clean images (test: 0.581), so the MLP falls short in fitting the
+training images themselves (which is also why more images, 9600, did not help); levers that
+act on fitting (input centering, the optimiser, the decoder's form) are the ones left to try.
 
 ``dae1d-realistic`` / ``-uniform`` / ``-cosine``: the study's DAE for low SNR, measured on 2000
 test traces at SNR 2-3 (`genreg eval RUN --data snr=2,3`), realistic noise, where the noisy
@@ -143,6 +167,7 @@ def genreg_register_presets(register):
             register(f"{model}-{data}", overrides, tags=("toy", "2d", data),
                      summary=f"{what} on {data}: latent 2, Adam 1e-3 betas (0.5, 0.9), {steps} steps")
     register("vae-galaxies", {"model": "vae", "data": "galaxies", "data.size": 128, "data.n": 4800,
-                              "train.steps": 1000, "train.batch_size": 64},
+                              "train.steps": 2000, "train.batch_size": 64, "opt.lr_schedule": "cosine"},
              tags=("image", "galaxies"),
-             summary="the study's 128x128 MLP VAE, 4800 training galaxies, 1000 steps at batch 64")
+             summary="the study's 128x128 MLP VAE, 4800 training galaxies, 2000 steps at batch 64, "
+                     "cosine learning-rate decay")

@@ -97,10 +97,15 @@ class ReconstructionOptimConfig:
     weight_decay: float = 0.0
     grad_clip: float = 0.0
     adam_impl: AdamImpl = "fused"  # as for adversarial models
+    # over train.steps: constant lr, or cosine decay to lr * lr_final (genreg.training.schedule)
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    lr_final: float = 0.0
 
     def validate(self) -> None:
         _check_lr("opt.lr", self.lr)
         _check_common_optim(self)
+        if not 0.0 <= self.lr_final <= 1.0:
+            raise UsageError(f"opt.lr_final must be in [0, 1] (a fraction of opt.lr), got {self.lr_final}")
 
 
 def _check_min(key: str, value: int, low: int) -> None:

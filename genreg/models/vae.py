@@ -57,8 +57,10 @@ so the issue's 90 % class agreement and 0.5 clean-target ratio are not reached.
 
 Defaults: galaxies at the study's 128x128, Adam lr 1e-3, batch 64. ``image_size`` and
 ``channels`` at 0 follow the data (``data.size=64`` trains a 64x64 VAE); without data they
-are 128 and 3. The preset ``vae-galaxies`` adds more training images (see
-:mod:`genreg.builtins.presets`).
+are 128 and 3. The preset ``vae-galaxies`` adds more training images, 2000 steps and a cosine
+learning-rate decay (``opt.lr_schedule=cosine``): clean-target ratio 0.583, class agreement
+86.9 % (see :mod:`genreg.builtins.presets`, also for a principal-component reference that
+reaches 0.39 with 50 components).
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ Each step takes one batch; the target is the batch's ``target`` when the data se
 ``mse+kl``  mse + kl_weight * mean over the batch of KL(N(mu, exp(logvar)) || N(0, I)) summed
             over latent dimensions; z = mu + exp(logvar / 2) * eps during training
 
+The learning rate follows ``opt.lr_schedule`` (constant, or cosine decay over ``train.steps``:
+:mod:`.schedule`), set before each step's update.
+
 A model's own loss terms: when the model's single ``net`` defines
 ``loss_terms(x, target) -> dict[str, Tensor]`` (e.g. a masked autoencoder, whose loss is
 over masked patches only), the trainer calls it instead of the objective above, through
@@ -28,6 +31,7 @@ from ..models.base import ReconstructionModel, describe_shape
 from . import checkpoint as ckpt
 from .distributed import wrap
 from .samples import save_figure
+from .schedule import scheduled_lr
 from .trainer import StepOutput, Update, stack_values
 from .update import Updater, adam
 
@@ -90,6 +94,10 @@ class ReconstructionTrainer:
         self.optimizer = adam(self.params, lr=opt.lr, betas=opt.betas, weight_decay=opt.weight_decay,
                               device=device, capturable=update.capturable, impl=opt.adam_impl)
         self.kl_weight = model.config.kl_weight
+        if opt.lr_schedule != "constant" and cfg.train.cuda_graph:
+            # a replayed graph keeps the learning rate it was captured with
+            raise UsageError(f"opt.lr_schedule={opt.lr_schedule} cannot run inside a CUDA graph "
+                             "(set train.cuda_graph=false, or opt.lr_schedule=constant)")
 
     def check_data(self, dataset) -> None:
         name = self.model.name or self.cfg.model_name
@@ -107,6 +115,11 @@ class ReconstructionTrainer:
                 raise UsageError(f"data {dataset.name!r} {what} is {t.dtype} but model {name!r} has {dtype} parameters")
 
     def step(self, step: int, next_batch) -> StepOutput:
+        opt = self.cfg.opt
+        if opt.lr_schedule != "constant":
+            lr = scheduled_lr(opt.lr_schedule, opt.lr, step, self.cfg.train.steps, opt.lr_final)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
         batch = next_batch()
         x = batch["x"]
         target = batch.get("target", x)
