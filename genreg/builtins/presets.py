@@ -62,16 +62,22 @@ spread:
   steps, LayerNorm generator, EMA 0.999) gave 600 after 1000 steps in 11 min. (Those three
   figures were read through an earlier eval classifier, real train vs test 0.96; the ones
   below through today's, 98 % test accuracy, floor 1.15.) Both presets now share one recipe:
-  2 critic steps and batch 32 make a step ~4.6x cheaper than the WGAN-GP defaults' (CPU time
-  per step measured back to back in one process: 5 critic steps at batch 64 2.03 s, 2 at 64
-  0.84 s, 2 at 32 0.44 s; 1 at 64 0.48 s), Adam betas (0, 0.9) as in Gulrajani et al. 2017
+  2 critic steps and batch 32 make a step ~4.5x cheaper than the WGAN-GP defaults' (CPU time
+  per step measured back to back in one process on a loaded machine, relative to 5 critic
+  steps at batch 64: 2 at 64 0.41, 2 at 32 0.22, 1 at 64 0.24; a WGAN-div step of the preset
+  costs 1.4x a WGAN-GP one), Adam betas (0, 0.9) as in Gulrajani et al. 2017
   with a two-time-scale 2e-4 (G) / 4e-4 (D) (Heusel et al. 2017), and an EMA 0.995 of the
   generator (BatchNorm, standing statistics). WGAN-GP with it: Fréchet distance 3043 / 1473 /
-  538 after 200 / 400 / 600 steps (the defaults' 1180 at 600 steps cost 4.6x as much);
-  WGAN-div: WGANDIV_SCREEN. The presets' step counts spend ~8 of the 10 minutes (estimated
-  from the rates above: 2000 WGAN-GP steps, 1400 WGAN-div steps, whose penalty takes gradients
-  at real and generated samples, 2 x batch): Fréchet distance WGANGP_FINAL (WGAN-GP) and
-  WGANDIV_FINAL (WGAN-div), still far from the real floor. One seed each (train.seed 0).
+  538 after 200 / 400 / 600 steps (the defaults' 1180 at 600 steps cost 4.5x as much);
+  WGAN-div (BatchNorm generator now, like WGAN-GP): 2098 / 801 after 200 / 400 steps. The
+  presets' step counts spend ~8-8.5 of the 10 minutes (estimated from the relative costs above
+  and the defaults' idle 0.9 steps/s; to be timed idle): 2000 WGAN-GP steps give Fréchet
+  distance 96.7, 1400 WGAN-div steps (its penalty takes gradients at real and generated samples,
+  2 x batch) 60.1: both better than the old 28-minute WGAN-GP figure (129), still far from the
+  real floor (1.15). One seed each (train.seed 0); the slow test's own freshly trained eval
+  classifier (97.7 %, floor 1.04) read the same runs as 96.1 / 59.0.
+  The betas, learning rates and EMA were set together, not screened one at a time: what
+  each bought alone is not measured.
 
 ``vae-galaxies``: the study's 128x128 VAE (its defaults: Gaussian-likelihood KL weight, see
 :mod:`genreg.models.vae`) on 4800 training galaxies instead of 1200, for 1000 steps at
