@@ -3,7 +3,9 @@ functions (slow: the full step budget of each preset on CPU; run with `pytest -m
 
 Targets: acGAN class fidelity >= 90 % with intra-class diversity >= 50 % of the real images'
 (mean pairwise classifier-feature distance within each class); WGAN-GP / WGAN-div state their
-Fréchet distance, here held below what the untrained-to-600-steps models gave (1180 / 733).
+Fréchet distance (10 CPU-minutes each; one CPU run gave 96 / 59), held here at about twice that
+to allow for seed and thread-count spread, far below what the models' defaults gave after 600 steps
+(1180 / 733).
 Each number is read through the eval classifier, whose own test accuracy must be >= 95 %.
 """
 
@@ -31,7 +33,7 @@ def test_acgan_galaxies32_is_faithful_and_varied_within_each_class(tmp_path):
     assert m["intra_class_diversity_pixels"]["ratio_min"] >= 0.5, m["intra_class_diversity_pixels"]
 
 
-@pytest.mark.parametrize("model, bound", [("wgan-gp", 600.0), ("wgan-div", 733.0)])
+@pytest.mark.parametrize("model, bound", [("wgan-gp", 200.0), ("wgan-div", 120.0)])
 def test_wasserstein_galaxies32_states_its_frechet_distance(tmp_path, model, bound):
     m = _train_preset(tmp_path, model)
     assert m["classifier_test_accuracy"] >= 0.95, m["classifier_test_accuracy"]
