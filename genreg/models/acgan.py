@@ -10,8 +10,14 @@ one-sided real-label smoothing (off by default: real_label 1.0). Classes: 0 barr
 ``model.aux_fake`` weighs the critic's class loss on generated images (1 = Odena et al.'s
 form; 0 = the classifier learns from real labels only, which removes the pull towards easily
 classified, low-diversity samples, Shu et al. 2017); ``model.minibatch_std=true`` gives the
-critic the batch's feature spread (Karras et al. 2018). The preset ``acgan-galaxies32`` uses
-both (see :mod:`genreg.builtins.presets` for the measured effect).
+critic the batch's feature spread (Karras et al. 2018). ``model.aux_weight_g`` weighs the
+generator's class loss separately (none, the default: ``aux_weight``). Class conditioning
+inside the image networks (Miyato & Koyama 2018; off by default): ``model.cond_norm=true``
+gives every generator norm layer per-class gains and biases (conditional BatchNorm, as in
+BigGAN) on top of the concatenated embedding; ``model.projection=true`` adds the projection
+discriminator term ``<embed(y), pooled critic features>`` to the critic's score, next to the
+auxiliary classifier. The preset ``acgan-galaxies32`` says which it uses (see
+:mod:`genreg.builtins.presets` for the measured effect).
 
 Defaults: Adam lr 2e-4, betas (0.5, 0.999), batch 64, one critic update per step,
 BatchNorm; galaxies at 64x64 (``data.size=128`` for the 128x128 variant). With
