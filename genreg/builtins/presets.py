@@ -112,9 +112,12 @@ _MODELS = {
 
 
 _GALAXIES32 = {
-    "acgan": ({"model.aux_fake": 0.0, "model.aux_weight": 0.5, "model.minibatch_std": True,
-               "model.ema_decay": 0.995, "train.steps": 2500},
-              "acGAN, class loss on real images only (weight 0.5), minibatch-std critic, EMA 0.995"),
+    "acgan": ({"model.aux_fake": 0.0, "model.aux_weight": 0.5, "model.aux_weight_g": 1.0,
+               "model.minibatch_std": True, "model.cond_norm": True, "model.projection": True,
+               "model.ema_decay": 0.995, "data.n": 4800, "train.steps": 2500},
+              "acGAN, class-conditional generator norms, projection + auxiliary-classifier critic "
+              "(critic's class loss on real images only, weight 0.5; generator's 1.0), minibatch-std critic, "
+              "EMA 0.995, 4800 training galaxies"),
     "wgan-gp": ({"train.steps": 1500}, "WGAN-GP with the model's defaults"),
     "wgan-div": ({"model.n_critic": 2, "model.norm_g": "layer", "model.ema_decay": 0.999, "train.steps": 1000},
                  "WGAN-div, 2 critic steps, LayerNorm generator with EMA 0.999"),
