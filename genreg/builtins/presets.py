@@ -114,7 +114,7 @@ _MODELS = {
 _GALAXIES32 = {
     "acgan": ({"model.aux_fake": 0.0, "model.aux_weight": 0.5, "model.aux_weight_g": 1.0,
                "model.minibatch_std": True, "model.cond_norm": True, "model.projection": True,
-               "model.ema_decay": 0.995, "data.n": 4800, "train.steps": 2500},
+               "model.ema_decay": 0.995, "data.n": 4800, "train.steps": 2000},
               "acGAN, class-conditional generator norms, projection + auxiliary-classifier critic "
               "(critic's class loss on real images only, weight 0.5; generator's 1.0), minibatch-std critic, "
               "EMA 0.995, 4800 training galaxies"),
