@@ -158,9 +158,11 @@ def build_networks(cfg: GANArchConfig):
         from ..nets.dcgan import DCGANCritic, DCGANGenerator
 
         size, ch = _size(cfg, "image_size"), _size(cfg, "channels")
-        return (DCGANGenerator(size, ch, latent, cfg.base_channels, cfg.num_classes, norm=cfg.norm_g),
+        # class-conditioning options only the acGAN config has (off elsewhere)
+        return (DCGANGenerator(size, ch, latent, cfg.base_channels, cfg.num_classes, norm=cfg.norm_g,
+                               cond_norm=getattr(cfg, "cond_norm", False)),
                 DCGANCritic(size, ch, cfg.base_channels, cfg.num_classes, norm=cfg.norm_d,
-                            minibatch_std=cfg.minibatch_std))
+                            minibatch_std=cfg.minibatch_std, projection=getattr(cfg, "projection", False)))
     if arch == "trace1d":
         from ..nets.trace1d import TraceCritic, TraceGenerator
 

@@ -10,8 +10,14 @@ one-sided real-label smoothing (off by default: real_label 1.0). Classes: 0 barr
 ``model.aux_fake`` weighs the critic's class loss on generated images (1 = Odena et al.'s
 form; 0 = the classifier learns from real labels only, which removes the pull towards easily
 classified, low-diversity samples, Shu et al. 2017); ``model.minibatch_std=true`` gives the
-critic the batch's feature spread (Karras et al. 2018). The preset ``acgan-galaxies32`` uses
-both (see :mod:`genreg.builtins.presets` for the measured effect).
+critic the batch's feature spread (Karras et al. 2018). ``model.aux_weight_g`` weighs the
+generator's class loss separately (none, the default: ``aux_weight``). Class conditioning
+inside the image networks (Miyato & Koyama 2018; off by default): ``model.cond_norm=true``
+gives every generator norm layer per-class gains and biases (conditional BatchNorm, as in
+BigGAN) on top of the concatenated embedding; ``model.projection=true`` adds the projection
+discriminator term ``<embed(y), pooled critic features>`` to the critic's score, next to the
+auxiliary classifier. The preset ``acgan-galaxies32`` says which it uses (see
+:mod:`genreg.builtins.presets` for the measured effect).
 
 Defaults: Adam lr 2e-4, betas (0.5, 0.999), batch 64, one critic update per step,
 BatchNorm; galaxies at 64x64 (``data.size=128`` for the 128x128 variant). With
@@ -37,6 +43,9 @@ class ACGANConfig(GANArchConfig):
     num_classes: int = 3
     aux_weight: float = 1.0
     aux_fake: float = 1.0  # weight of the critic's class loss on generated images (0: real only)
+    aux_weight_g: float | None = None  # weight of the generator's class loss; none = aux_weight
+    cond_norm: bool = False  # images: per-class generator norm gains (conditional BatchNorm)
+    projection: bool = False  # images: projection discriminator term in the critic's score
 
     train_defaults = {**GANArchConfig.train_defaults, "num_samples": 48}  # a 3-class grid of 16 each
     optim_defaults = {"lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999)}
@@ -47,6 +56,11 @@ class ACGANConfig(GANArchConfig):
             raise UsageError(f"model.num_classes must be >= 1 for an acGAN, got {self.num_classes}")
         if not self.aux_fake >= 0:
             raise UsageError(f"model.aux_fake must be >= 0, got {self.aux_fake}")
+        if self.aux_weight_g is not None and not self.aux_weight_g >= 0:
+            raise UsageError(f"model.aux_weight_g must be >= 0 (or none), got {self.aux_weight_g}")
+        if (self.cond_norm or self.projection) and self.arch not in ("auto", "dcgan"):
+            which = "cond_norm" if self.cond_norm else "projection"
+            raise UsageError(f"model.{which} is implemented for images (arch dcgan) only, got arch {self.arch}")
 
 
 @model_factory(ACGANConfig)

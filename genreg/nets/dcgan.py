@@ -7,6 +7,9 @@ Critic: the mirror image with stride-2 convolutions and LeakyReLU(0.2) down to 4
 a 4x4 convolution to one score per sample (``minibatch_std=True``: after one more feature
 channel, the batch's feature spread, Karras et al. 2018); with ``num_classes > 0`` also class logits
 from the same features (the acGAN critic), returned as ``(score, class_logits)``.
+Class conditioning options (off by default): the generator's ``cond_norm`` (per-class norm
+gains) and the critic's ``projection`` (projection discriminator term), both Miyato & Koyama
+2018, see :mod:`genreg.nets.conditional`.
 
 Channels: ``base_channels * min(size / (2 * resolution), 8)`` at each resolution, i.e.
 512/256/128/64 for 64x64 with the default base 64 (the DCGAN paper's widths), capped at
@@ -30,7 +33,8 @@ from torch import Tensor, nn
 
 from ..errors import UsageError
 from ..interfaces import Critic, Generator
-from ._common import (NORMS, LabelConditioning, check_choice, check_input, check_latent, check_positive,
+from .conditional import ConditionalNorm, Projection
+from ._common import (NORMS, LabelConditioning, check_choice, check_input, check_labels, check_latent, check_positive,
                       init_dcgan_weights, norm_layer, output_activation)
 
 MAX_MULT = 8
@@ -48,11 +52,16 @@ def _width(base: int, image_size: int, resolution: int) -> int:
 
 
 class DCGANGenerator(Generator):
-    """(B, latent_dim) latents [+ (B,) labels] -> (B, channels, image_size, image_size) images."""
+    """(B, latent_dim) latents [+ (B,) labels] -> (B, channels, image_size, image_size) images.
+
+    ``cond_norm=True`` (needs ``num_classes > 0``): every norm layer gets per-class gains and
+    biases (conditional BatchNorm, :class:`genreg.nets.conditional.ConditionalNorm`) in addition
+    to the class embedding concatenated to z.
+    """
 
     def __init__(self, image_size: int = 64, channels: int = 3, latent_dim: int = 100, base_channels: int = 64,
                  num_classes: int = 0, embed_dim: int = 50, norm: str = "batch",
-                 output_activation_name: str = "sigmoid") -> None:
+                 output_activation_name: str = "sigmoid", cond_norm: bool = False) -> None:
         super().__init__()
         owner = "DCGANGenerator"
         _check_size(owner, image_size)
@@ -64,14 +73,20 @@ class DCGANGenerator(Generator):
         self.output_shape = (check_positive(owner, "channels", channels), image_size, image_size)
         check_positive(owner, "base_channels", base_channels)
         self.condition = LabelConditioning(owner, latent_dim, self.num_classes, embed_dim)
+        if cond_norm and self.num_classes == 0:
+            raise UsageError(f"{owner}: cond_norm needs num_classes > 0 (it gives each class its own norm gains)")
+        self.cond_norm = bool(cond_norm)
+
+        def norm_of(width: int) -> nn.Module:
+            return ConditionalNorm(norm, width, self.num_classes) if self.cond_norm else norm_layer(norm, width, 2)
 
         width = _width(base_channels, image_size, 4)
         layers: list[nn.Module] = [nn.ConvTranspose2d(self.condition.out_dim, width, 4, 1, 0, bias=norm == "none"),
-                                   norm_layer(norm, width, 2), nn.ReLU()]
+                                   norm_of(width), nn.ReLU()]
         resolution = 4
         while resolution * 2 < image_size:
             nxt = _width(base_channels, image_size, resolution * 2)
-            layers += [nn.ConvTranspose2d(width, nxt, 4, 2, 1, bias=norm == "none"), norm_layer(norm, nxt, 2), nn.ReLU()]
+            layers += [nn.ConvTranspose2d(width, nxt, 4, 2, 1, bias=norm == "none"), norm_of(nxt), nn.ReLU()]
             width, resolution = nxt, resolution * 2
         layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1), output_activation(output_activation_name)]
         self.net = nn.Sequential(*layers)
@@ -80,7 +95,13 @@ class DCGANGenerator(Generator):
     def forward(self, z: Tensor, y: Optional[Tensor] = None) -> Tensor:
         check_latent("DCGANGenerator", z, self.latent_dim)
         h = self.condition(z, y)
-        return self.net(h.reshape(h.shape[0], h.shape[1], 1, 1))
+        h = h.reshape(h.shape[0], h.shape[1], 1, 1)
+        if not self.cond_norm:
+            return self.net(h)
+        y = y.long()  # checked by self.condition
+        for layer in self.net:
+            h = layer(h, y) if isinstance(layer, ConditionalNorm) else layer(h)
+        return h
 
 
 def _batch_std(h: Tensor) -> Tensor:
@@ -96,12 +117,15 @@ def _batch_std(h: Tensor) -> Tensor:
 class DCGANCritic(Critic):
     """(B, channels, H, W) images -> (B,) scores, or ((B,), (B, num_classes)) for the acGAN critic.
 
-    Labels ``y`` are accepted for the common signature and not used: the auxiliary
-    classifier predicts the class instead of being told it.
+    Labels ``y`` are accepted for the common signature and not used by default: the auxiliary
+    classifier predicts the class instead of being told it. With ``projection=True`` they are
+    required and the score gets the projection term ``<embed(y), sum_hw h>`` (Miyato & Koyama
+    2018, :class:`genreg.nets.conditional.Projection`).
     """
 
     def __init__(self, image_size: int = 64, channels: int = 3, base_channels: int = 64, num_classes: int = 0,
-                 norm: str = "batch", negative_slope: float = 0.2, minibatch_std: bool = False) -> None:
+                 norm: str = "batch", negative_slope: float = 0.2, minibatch_std: bool = False,
+                 projection: bool = False) -> None:
         super().__init__()
         owner = "DCGANCritic"
         _check_size(owner, image_size)
@@ -125,7 +149,10 @@ class DCGANCritic(Critic):
         width += int(self.minibatch_std)
         self.score = nn.Conv2d(width, 1, 4, 1, 0)
         self.classify = nn.Linear(width * 16, self.num_classes) if self.num_classes > 0 else None
+        if projection and self.num_classes == 0:
+            raise UsageError(f"{owner}: projection needs num_classes > 0 (it scores how well an image matches its label)")
         init_dcgan_weights(self)
+        self.project = Projection(width, self.num_classes) if projection else None
 
     def forward(self, x: Tensor, y: Optional[Tensor] = None) -> Union[Tensor, Tuple[Tensor, Tensor]]:
         check_input("DCGANCritic", x, self.input_shape)
@@ -133,6 +160,8 @@ class DCGANCritic(Critic):
         if self.minibatch_std:
             h = torch.cat([h, _batch_std(h)], dim=1)
         score = self.score(h).reshape(x.shape[0])
+        if self.project is not None:
+            score = score + self.project(h, check_labels("DCGANCritic", y, x.shape[0], self.num_classes))
         if self.classify is None:
             return score
         return score, self.classify(h.flatten(1))

@@ -4,7 +4,8 @@ One training step = ``n_critic`` critic updates, each on a fresh real batch::
 
     L_D = loss.critic(D(real), D(G(z))) + penalty(D, real, G(z), y) [+ aux_weight * (CE(real) + aux_fake * CE(fake))]
 
-then one generator update ``L_G = loss.generator(D(G(z)))`` [+ aux_weight * CE(fake)].
+then one generator update ``L_G = loss.generator(D(G(z)))`` [+ aux_weight_g * CE(fake)]
+(``aux_weight_g`` defaults to ``aux_weight``).
 So WGAN-GP and WGAN-div differ only by the penalty entry. Class-conditional models
 (``generator.num_classes > 0``): the critic returns ``(score, class_logits)``; in critic
 steps the fakes are drawn for the real batch's labels, in generator steps for labels drawn
@@ -56,6 +57,8 @@ class AdversarialTrainer:
         self.penalty = _create("penalty", mc.penalty, mc.penalty_params, "model.penalty_params")
         self.n_critic, self.aux_weight = mc.n_critic, mc.aux_weight
         self.aux_fake = float(getattr(mc, "aux_fake", 1.0))  # weight of the critic's class loss on fakes
+        aux_g = getattr(mc, "aux_weight_g", None)  # the generator's class-loss weight (None: aux_weight)
+        self.aux_weight_g = self.aux_weight if aux_g is None else float(aux_g)
         self.num_classes = model.num_classes
         self.generator_ddp = wrap(self.generator, dist, device)
         self.critic_ddp = wrap(self.critic, dist, device)
@@ -144,7 +147,7 @@ class AdversarialTrainer:
             else:
                 g_terms = {"g_loss": self.loss.generator(fake_score)}
             if self.num_classes and fake_logits is not None:
-                g_terms["g_aux"] = self.aux_weight * F.cross_entropy(fake_logits, y_g)
+                g_terms["g_aux"] = self.aux_weight_g * F.cross_entropy(fake_logits, y_g)
         ok = self.update("generator", g_terms, self.opt_g, self.params_g, backward_inputs=self.params_g)
         if self.ema_state is not None:
             self.ema_state.update(self.params_g, ok)

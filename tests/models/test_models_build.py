@@ -154,3 +154,20 @@ def test_acgan_aux_fake_and_minibatch_std_settings():
     assert model.critic.minibatch_std and model.config.aux_fake == 1.0  # Odena et al.'s form by default
     score, logits = model.critic(model.generator(torch.randn(4, model.generator.latent_dim), torch.arange(4) % 3))
     assert score.shape == (4,) and logits.shape == (4, 3)
+
+
+def test_acgan_class_conditioning_options_default_off_and_reach_the_networks():
+    from genreg.nets.conditional import ConditionalNorm
+
+    plain = genreg.create("model", "acgan", image_size=32, base_channels=8)
+    assert plain.config.aux_weight_g is None and not plain.config.cond_norm and not plain.config.projection
+    assert plain.critic.project is None and not any(isinstance(m, ConditionalNorm) for m in plain.generator.modules())
+    model = genreg.create("model", "acgan", image_size=32, base_channels=8, cond_norm=True, projection=True)
+    assert any(isinstance(m, ConditionalNorm) for m in model.generator.modules()) and model.critic.project is not None
+    y = torch.arange(4) % 3
+    score, logits = model.critic(model.generator(torch.randn(4, model.generator.latent_dim), y), y)
+    assert score.shape == (4,) and logits.shape == (4, 3)
+    with pytest.raises(UsageError, match=r"model.aux_weight_g must be >= 0 \(or none\), got -1"):
+        genreg.create("model", "acgan", aux_weight_g=-1.0)
+    with pytest.raises(UsageError, match="model.projection is implemented for images"):
+        genreg.create("model", "acgan", arch="mlp2d", projection=True)

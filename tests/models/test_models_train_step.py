@@ -57,3 +57,15 @@ def test_model_and_data_shape_mismatch_is_one_clear_error(tmp_path):
                                          r"has generator output shape \(3, 64, 64\)"):
         tiny_run(tmp_path / "run", "gan", "data.size=32", "data.n=8", "model.image_size=64",
                  "model.base_channels=8", "train.batch_size=4", steps=1)
+
+
+def test_acgan_trains_with_its_class_conditioning_options_and_separate_generator_class_weight(tmp_path):
+    common = (*DATA["images"], "model.cond_norm=true", "model.projection=true", "model.ema_decay=0.9",
+              "model.loss=hinge", "model.loss_params={}")
+    off = tiny_run(tmp_path / "off", "acgan", *common, "model.aux_weight_g=0", steps=1)
+    assert off.step == 1 and off.checkpoint is not None
+    assert off.metrics["g_aux"] == 0.0 and off.metrics["d_aux"] > 0  # only the generator's term is off
+    on = tiny_run(tmp_path / "on", "acgan", *common, "model.aux_weight_g=2", steps=1)
+    assert on.metrics["g_aux"] > 0
+    stored = tomllib.loads((on.run_dir / "config.toml").read_text())
+    assert stored["model"]["cond_norm"] and stored["model"]["projection"] and stored["model"]["aux_weight_g"] == 2.0
