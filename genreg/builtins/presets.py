@@ -94,8 +94,8 @@ spread:
   generator (BatchNorm, standing statistics). WGAN-GP with it: Fréchet distance 3043 / 1473 /
   538 after 200 / 400 / 600 steps (the defaults' 1180 at 600 steps cost 4.5x as much);
   WGAN-div (BatchNorm generator now, like WGAN-GP): 2098 / 801 after 200 / 400 steps. The
-  presets' step counts spend ~8-8.5 of the 10 minutes (estimated from the relative costs above
-  and the defaults' idle 0.9 steps/s; to be timed idle): 2000 WGAN-GP steps give Fréchet
+  presets' step counts spend 8.3 and 7.6 of the 10 minutes (idle 2-core machine: 4.0 and 3.1
+  steps/s, against the defaults' 0.9): 2000 WGAN-GP steps give Fréchet
   distance 96.7, 1400 WGAN-div steps (its penalty takes gradients at real and generated samples,
   2 x batch) 60.1: both better than the old 28-minute WGAN-GP figure (129), still far from the
   real floor (1.15). One seed each (train.seed 0); the slow test's own freshly trained eval
