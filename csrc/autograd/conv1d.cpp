@@ -153,10 +153,15 @@ variable_list block_double_backward(AutogradContext* ctx, const variable_list& u
   const auto &up_x = ups[0], &up_w = ups[1], &up_b = ups[2];
   const auto a = load_args(ctx);
   const int64_t pad = weight.size(2) / 2;
+  const bool want_grad_out = ctx->needs_input_grad(0);
+  const bool want_x = ctx->needs_input_grad(1) && up_w.defined();
+  const bool want_w = ctx->needs_input_grad(2) && up_x.defined();
+  // lift(up_x) feeds both d grad_out and d w: computed once
+  const Tensor lifted_up_x = up_x.defined() && (want_grad_out || want_w) ? block.lift(up_x) : Tensor();
   Tensor d_grad_out, d_x, d_w;
-  if (ctx->needs_input_grad(0)) {
+  if (want_grad_out) {
     std::vector<Tensor> terms;
-    if (up_x.defined()) terms.push_back(at::conv1d(block.lift(up_x), weight, {}, 1, pad));
+    if (up_x.defined()) terms.push_back(at::conv1d(lifted_up_x, weight, {}, 1, pad));
     if (up_w.defined()) terms.push_back(at::conv1d(block.lift(x), up_w, {}, 1, pad));
     if (a.has_bias && up_b.defined()) {
       const int64_t z_len = terms.empty() ? block.lift(x).size(2) : terms[0].size(2);
@@ -164,12 +169,10 @@ variable_list block_double_backward(AutogradContext* ctx, const variable_list& u
     }
     if (!terms.empty()) d_grad_out = block.at_out(sum_terms(terms), code, a);
   }
-  if ((ctx->needs_input_grad(1) && up_w.defined()) || (ctx->needs_input_grad(2) && up_x.defined())) {
+  if (want_x || want_w) {
     const auto gz = block.at_z(grad_out, code, x.size(2), a);
-    if (ctx->needs_input_grad(1) && up_w.defined())
-      d_x = block.lift_adjoint(at::conv_transpose1d(gz, up_w, {}, 1, pad));
-    if (ctx->needs_input_grad(2) && up_x.defined())
-      d_w = conv1d_weight_grad(block.lift(up_x), weight.sizes(), gz, pad);
+    if (want_x) d_x = block.lift_adjoint(at::conv_transpose1d(gz, up_w, {}, 1, pad));
+    if (want_w) d_w = conv1d_weight_grad(lifted_up_x, weight.sizes(), gz, pad);
   }
   return {d_grad_out, d_x, d_w, Tensor(), Tensor(), Tensor(), Tensor(), Tensor()};
 }
