@@ -23,6 +23,7 @@ import torch
 
 from . import kernels
 from .kernels import reference
+from .process_memory import keep_freed_memory  # noqa: F401  (benchmarks call it from here)
 
 IMAGE_SIZES = [(64, 3, 128, 128), (256, 3, 64, 64)]
 TRACE_SIZES = [(256, 1, 500), (4096, 1, 500)]
@@ -312,32 +313,6 @@ def check(case: Case, impl: str) -> None:
         err = (a.double() - b.double()).abs().max().item() if b.numel() else 0.0
         bound = case.tol["atol"] + case.tol["rtol"] * (b.double().abs().max().item() if b.numel() else 0.0)
         assert err <= bound, f"{case.group} {impl} result {i}: max error {err:.3g} > {bound:.3g}"
-
-
-def keep_freed_memory() -> bool:
-    """Make glibc's malloc keep freed memory for reuse; returns whether it applied.
-
-    By default glibc hands freed memory back to the OS (heap trim, munmap of large
-    blocks) past a threshold that moves with the allocation history, so a later tensor
-    of that size is fresh memory: a page fault per 4 KiB page, each zero-filled by the
-    kernel. For a 12.6 MB output that costs about as much as the whole grad_penalty
-    kernel, and whether it happens depends on which case ran before (measured: the
-    fused penalty at 64x3x128x128 took 2.7-4.3 ms with ~400-1200 faults per call after
-    eager runs, 1.8 ms with none). With both thresholds raised every implementation
-    reuses freed memory, so the timings compare the computations. Eager PyTorch, which
-    allocates the most, gains the most from it.
-    """
-    import ctypes
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc (e.g. musl)
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    return bool(mallopt(m_trim_threshold, 1 << 30)) and bool(mallopt(m_mmap_threshold, 1 << 30))
 
 
 def copy_bandwidth(nbytes: int = 256 * 2**20, min_run_time: float = 0.5) -> float:

@@ -17,6 +17,8 @@ import sys
 from ._version import __version__
 from .errors import GenregError
 
+# commands that compute: they keep freed memory for reuse (genreg.process_memory)
+COMPUTE_COMMANDS = frozenset({"train", "eval", "reproduce", "bench", "sample", "apply"})
 COMMANDS = ("list", "plugins", "info", "data", "train", "eval", "plot", "sample", "apply", "export", "reproduce",
             "bench", "new-plugin")
 
@@ -43,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         if field is None or any(e.startswith("-") for e in extras):
             parser.error(f"unrecognized arguments: {' '.join(extras)}")
         setattr(args, field, [*getattr(args, field), *extras])
+    if args.command in COMPUTE_COMMANDS:
+        from .process_memory import keep_for_command
+
+        keep_for_command()
     try:
         return int(args._run(args) or 0)
     except GenregError as exc:
