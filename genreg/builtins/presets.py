@@ -219,7 +219,8 @@ def genreg_register_presets(register):
             register(f"{model}-{data}", overrides, tags=("toy", "2d", data),
                      summary=f"{what} on {data}: latent 2, Adam 1e-3 betas (0.5, 0.9), {steps} steps")
     register("vae-galaxies", {"model": "vae", "data": "galaxies", "data.size": 128, "data.n": 4800,
+                              "model.init_output_bias": True, "model.input_norm": "mean",
                               "train.steps": 2000, "train.batch_size": 64, "opt.lr_schedule": "cosine"},
              tags=("image", "galaxies"),
-             summary="the study's 128x128 MLP VAE, 4800 training galaxies, 2000 steps at batch 64, "
-                     "cosine learning-rate decay")
+             summary="the study's 128x128 MLP VAE, 4800 training galaxies, decoder started at the mean "
+                     "image, centred encoder input, 2000 steps at batch 64, cosine learning-rate decay")

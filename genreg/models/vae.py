@@ -80,7 +80,7 @@ class VAEConfig(ReconstructionConfig):
     channels: int = 0  # 0 = the data's (3 without data)
     hidden: int = 500
     latent_dim: int = 50
-    center_input: bool = False  # encoder input (x - training mean image) / global std (buffers)
+    input_norm: Literal["none", "mean", "standard"] = "none"  # encoder input minus the training mean image (/ std)
     init_output_bias: bool = False  # decoder starts at the training mean image (output bias)
 
     train_defaults = {"steps": 5000, "batch_size": 64, "log_every": 50, "sample_every": 500,
@@ -111,6 +111,6 @@ def vae(cfg: VAEConfig) -> ReconstructionModel:
     from ..nets.vae import VAEDecoder, VAEEncoder
 
     size, ch = cfg.image_size or 128, cfg.channels or 3
-    return ReconstructionModel(cfg, encoder=VAEEncoder(size, ch, cfg.hidden, cfg.latent_dim, center_input=cfg.center_input),
+    return ReconstructionModel(cfg, encoder=VAEEncoder(size, ch, cfg.hidden, cfg.latent_dim, input_norm=cfg.input_norm),
                                decoder=VAEDecoder(size, ch, cfg.hidden, cfg.latent_dim,
                                                   init_output_bias=cfg.init_output_bias), name="vae")

@@ -9,12 +9,12 @@ Two optional data-dependent starts, both off by default and set by ``init_from_d
 (which the training loop calls once with the training images, see
 :mod:`genreg.models.base`):
 
-- ``VAEEncoder(center_input=True)``: the encoder standardises its input, (x - mean image) /
-  std, with the training set's per-pixel mean image and one global std of the centred
-  pixels, so the wide first layer sees zero-mean inputs of unit scale (LeCun et al. 1998,
-  "Efficient BackProp", section 4.3). Both are registered buffers: they are saved in the
-  checkpoint, so a loaded model needs no training data. Before ``init_from_data`` they are
-  0 and 1 (the identity).
+- ``VAEEncoder(input_norm="mean")``: the encoder subtracts the training set's per-pixel mean
+  image from its input, so the wide first layer sees zero-mean inputs (LeCun et al. 1998,
+  "Efficient BackProp", section 4.3); ``"standard"`` also divides by one global std of the
+  centred pixels (unit scale). Both statistics are registered buffers (``input_mean``,
+  ``input_std``; the std stays 1 for ``"mean"``): the checkpoint carries them, so a loaded
+  model needs no training data. Before ``init_from_data`` they are 0 and 1 (the identity).
 - ``VAEDecoder(init_output_bias=True)``: ``init_from_data`` sets the output layer's bias to
   the inverse output activation of the training targets' mean image (the logit for the
   sigmoid, clamped to [1e-4, 1 - 1e-4]), so the untrained decoder already draws about the
@@ -31,6 +31,9 @@ from torch import Tensor, nn
 from ..errors import UsageError
 from ..interfaces import Decoder, Encoder
 from ._common import check_choice, check_input, check_positive, inverse_output_activation, output_activation
+
+
+INPUT_NORMS = ("none", "mean", "standard")
 
 
 def _image_shape(owner: str, image_size: int, channels: int) -> tuple[int, int, int]:
@@ -62,19 +65,20 @@ def centred_std(x: Tensor, mean: Tensor, chunk: int = 1024) -> Tensor:
 class VAEEncoder(Encoder):
     """(B, C, H, W) images -> (mu, logvar), each (B, latent_dim).
 
-    ``center_input``: standardise the input with the buffers ``input_mean`` (C, H, W) and
-    ``input_std`` (0-d), set from the training images by :meth:`init_from_data`."""
+    ``input_norm``: ``none`` (default), ``mean`` (subtract the buffer ``input_mean`` (C, H, W))
+    or ``standard`` (then also divide by the buffer ``input_std``, 0-d), both set from the
+    training images by :meth:`init_from_data`. An unknown value raises UsageError."""
 
     variational = True
 
     def __init__(self, image_size: int = 128, channels: int = 3, hidden: int = 500, latent_dim: int = 50,
-                 center_input: bool = False) -> None:
+                 input_norm: str = "none") -> None:
         super().__init__()
         self.input_shape = _image_shape("VAEEncoder", image_size, channels)
         check_positive("VAEEncoder", "hidden", hidden)
         self.latent_dim = check_positive("VAEEncoder", "latent_dim", latent_dim)
-        self.center_input = bool(center_input)
-        if self.center_input:  # persistent buffers: the checkpoint carries the statistics
+        self.input_norm = check_choice("VAEEncoder", "input_norm", input_norm, INPUT_NORMS)
+        if input_norm != "none":  # persistent buffers: the checkpoint carries the statistics
             self.register_buffer("input_mean", torch.zeros(self.input_shape))
             self.register_buffer("input_std", torch.ones(()))
         flat = channels * image_size * image_size
@@ -84,22 +88,24 @@ class VAEEncoder(Encoder):
 
     @torch.no_grad()
     def init_from_data(self, x: Tensor, target: Optional[Tensor] = None) -> None:
-        """Set ``input_mean`` and ``input_std`` from the training images ``x`` (N, C, H, W)
-        (no-op without ``center_input``). UsageError if ``x`` has the wrong shape or a zero std."""
-        if not self.center_input:
+        """Set ``input_mean`` (and for ``standard`` ``input_std``) from the training images ``x``
+        (N, C, H, W); no-op for ``input_norm="none"``. UsageError if ``x`` has the wrong shape,
+        or for ``standard`` if the images do not vary."""
+        if self.input_norm == "none":
             return
         check_input("VAEEncoder.init_from_data", x, self.input_shape)
         mean = mean_image(x)
-        std = centred_std(x, mean)
-        if not float(std) > 0:
-            raise UsageError(f"VAEEncoder.init_from_data: the training images have pixel std {float(std):g} "
-                             "around their mean image; model.center_input needs varying images")
         self.input_mean.copy_(mean)
-        self.input_std.copy_(std)
+        if self.input_norm == "standard":
+            std = centred_std(x, mean)
+            if not float(std) > 0:
+                raise UsageError(f"VAEEncoder.init_from_data: the training images have pixel std {float(std):g} "
+                                 "around their mean image; model.input_norm=standard needs varying images")
+            self.input_std.copy_(std)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
         check_input("VAEEncoder", x, self.input_shape)
-        if self.center_input:
+        if self.input_norm != "none":
             x = (x - self.input_mean) / self.input_std
         h = self.body(x)
         return self.mu(h), self.logvar(h)

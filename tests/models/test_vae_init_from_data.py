@@ -1,4 +1,4 @@
-"""Data-dependent starts of the VAE (``model.center_input``, ``model.init_output_bias``):
+"""Data-dependent starts of the VAE (``model.input_norm``, ``model.init_output_bias``):
 the statistics the networks take from the training images, that the training loop sets them,
 that the checkpoint carries them (safetensors), and that a reloaded run gives the same outputs."""
 
@@ -28,12 +28,13 @@ def _images(seed: int, n: int, size: int = 4, low: float = 0.0, high: float = 1.
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), n=st.integers(2, 12), low=st.floats(-2.0, 0.5), span=st.floats(0.01, 3.0))
-def test_centred_encoder_equals_plain_encoder_on_standardised_images(seed, n, low, span):
+@pytest.mark.parametrize("norm", ["mean", "standard"])
+def test_centred_encoder_equals_plain_encoder_on_centred_images(norm, seed, n, low, span):
     x = _images(seed, n, low=low, high=low + span).double()
-    centred = VAEEncoder(4, 3, 8, 5, center_input=True).double()
+    centred = VAEEncoder(4, 3, 8, 5, input_norm=norm).double()
     centred.init_from_data(x)
     mean = x.mean(0)
-    std = (x - mean).pow(2).mean().sqrt()
+    std = (x - mean).pow(2).mean().sqrt() if norm == "standard" else torch.ones((), dtype=x.dtype)
     torch.testing.assert_close(centred.input_mean, mean)
     torch.testing.assert_close(centred.input_std, std)
     plain = VAEEncoder(4, 3, 8, 5).double()
@@ -41,10 +42,11 @@ def test_centred_encoder_equals_plain_encoder_on_standardised_images(seed, n, lo
     probe = _images(seed + 1, 3).double()
     for a, b in zip(centred(probe), plain((probe - mean) / std)):
         torch.testing.assert_close(a, b)
-    # the training images come out with zero mean and unit pixel variance
+    # the training images come out with zero mean (and, standardised, unit pixel variance)
     z = (x - centred.input_mean) / centred.input_std
     assert float(z.mean(0).abs().max()) < 1e-9
-    assert float(z.pow(2).mean()) == pytest.approx(1.0, rel=1e-9)
+    if norm == "standard":
+        assert float(z.pow(2).mean()) == pytest.approx(1.0, rel=1e-9)
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "none"])
@@ -80,20 +82,26 @@ def test_options_off_change_nothing():
 
 
 def test_init_from_data_rejects_images_that_do_not_fit():
-    enc = VAEEncoder(4, 3, 8, 5, center_input=True)
+    enc = VAEEncoder(4, 3, 8, 5, input_norm="standard")
     with pytest.raises(UsageError, match=r"VAEEncoder.init_from_data: expected input of shape \(batch, 3, 4, 4\)"):
         enc.init_from_data(_images(0, 6, size=8))
     with pytest.raises(UsageError, match="pixel std 0"):
         enc.init_from_data(torch.full((5, 3, 4, 4), 0.3))
+    same = VAEEncoder(4, 3, 8, 5, input_norm="mean")
+    same.init_from_data(torch.full((5, 3, 4, 4), 0.3))  # centring alone needs no spread
+    assert torch.equal(same.input_mean, torch.full((3, 4, 4), 0.3))
+    with pytest.raises(UsageError, match="input_norm must be one of none, mean, standard, got 'median'"):
+        VAEEncoder(4, 3, 8, 5, input_norm="median")
     dec = VAEDecoder(4, 3, 8, 5, init_output_bias=True)
     with pytest.raises(UsageError, match="VAEDecoder.init_from_data"):
         dec.init_from_data(_images(0, 6), _images(1, 6, size=2))
 
 
-@pytest.mark.parametrize("value", ["maybe", "2"])
-def test_bad_option_values_are_one_line_usage_errors(value):
-    with pytest.raises(UsageError, match="center_input"):
-        genreg.create("model", "vae", center_input=value)
+@pytest.mark.parametrize("key, value", [("input_norm", "median"), ("input_norm", 1), ("init_output_bias", "maybe")])
+def test_bad_option_values_are_one_line_usage_errors(key, value):
+    with pytest.raises(UsageError, match=key) as info:
+        genreg.create("model", "vae", **{key: value})
+    assert "\n" not in str(info.value)
 
 
 class _Data:
@@ -105,7 +113,7 @@ class _Data:
 def centred_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("vae-init") / "run"
     # a tiny learning rate: after one step the output bias is still (almost) its data-set start
-    return tiny_run(out, "vae", *TINY, "model.center_input=true", "model.init_output_bias=true",
+    return tiny_run(out, "vae", *TINY, "model.input_norm=standard", "model.init_output_bias=true",
                     "opt.lr=1e-9", "train.checkpoint_every=1", steps=1).run_dir
 
 

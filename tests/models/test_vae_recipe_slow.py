@@ -26,11 +26,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory):
-    preset = genreg.get_registry().get("preset", "vae-galaxies").create()
-    model = preset.pop("model")
-    overrides = [f"{k}={v}" for k, v in preset.items()]
     out = tmp_path_factory.mktemp("vae-galaxies")
-    result = genreg.train(model, overrides=[*overrides, *TRAIN[1:], "train.log_every=50"], out=out / "run", quiet=True)
+    result = genreg.train("vae", preset="vae-galaxies", overrides=[*TRAIN[1:], "train.log_every=50"],
+                          out=out / "run", quiet=True)
     metrics = evaluate(result.run_dir, out / "eval")
     return result.run_dir, metrics
 
