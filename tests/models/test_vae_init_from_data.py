@@ -142,7 +142,8 @@ def test_a_reloaded_run_gives_the_same_outputs_without_the_training_data(centred
     x = build_dataset({"name": "galaxies", "size": 32, "n": 8}, "test", 0).x
     with torch.no_grad():
         mu, logvar = loaded.encoder(x)
-        want_mu, want_logvar = plain.encoder((x - tensors["model.encoder.input_mean"]) / tensors["model.encoder.input_std"])
+        mean, std = tensors["model.encoder.input_mean"], tensors["model.encoder.input_std"]
+        want_mu, want_logvar = plain.encoder((x - mean) / std)
         assert torch.equal(mu, want_mu) and torch.equal(logvar, want_logvar)
         assert torch.equal(loaded.decoder(mu), plain.decoder(want_mu))
         again = load_run(centred_run, "cpu").model
