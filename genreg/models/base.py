@@ -30,6 +30,15 @@ loop calls it with the data set's sample shape before building the model, so fie
 meaning "from the data" (a GAN's ``arch="auto"``, sizes left at 0) get concrete values;
 the returned, resolved config is the one the run stores.
 
+Optionally a built model's networks (the values of ``model.modules()``) have
+``init_from_data(x, target)``: the training loop calls it once per run, right after building
+the model and before the trainer, its optimiser or a resumed checkpoint see it, with the
+training set's inputs ``x`` and targets (``None`` when the targets are the inputs), both on
+the CPU (:func:`init_from_data`). It sets data-dependent starting values: initial parameters
+or data statistics kept in registered (persistent) buffers, which the checkpoint stores, so a
+loaded model (``genreg eval`` / ``apply``, ``--resume``) needs no training data and gives the
+same outputs. It must not draw random numbers (the run's RNG stream stays as without it).
+
 Optionally it has ``check_run(run, *, per_process_batch, world_size)``: called when the run
 configuration is resolved (before any data is built) to refuse combinations that cannot work
 across sections, with a one-line UsageError naming the key (e.g. BatchNorm with one sample per
@@ -200,9 +209,21 @@ def fill_from_data(cfg, values: dict):
     return resolved
 
 
+def init_from_data(model, dataset) -> None:
+    """Call ``init_from_data(dataset.x, dataset.target)`` on each of ``model.modules()`` that
+    defines it (see the module docstring); the networks raise UsageError on data that do not fit."""
+    import torch
+
+    with torch.no_grad():
+        for net in model.modules().values():
+            hook = getattr(net, "init_from_data", None)
+            if callable(hook):
+                hook(dataset.x, dataset.target)
+
+
 def describe_shape(shape) -> str:
     return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 __all__ = ["AdversarialConfig", "ReconstructionConfig", "AdversarialModel", "ReconstructionModel",
-           "model_factory", "describe_shape"]
+           "model_factory", "describe_shape", "init_from_data"]

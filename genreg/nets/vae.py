@@ -4,6 +4,21 @@ Encoder: flatten (3, 128, 128) = 49152 values -> Linear 500 + ReLU -> two Linear
 heads (mu, logvar). Decoder: Linear 50 -> 500 + ReLU -> Linear 500 -> 49152 + sigmoid,
 reshaped to (3, H, W). Image size, channels, hidden and latent sizes are configurable.
 The loss (MSE + weight * KL) lives with the model entry; :func:`kl_divergence` is here.
+
+Two optional data-dependent starts, both off by default and set by ``init_from_data``
+(which the training loop calls once with the training images, see
+:mod:`genreg.models.base`):
+
+- ``VAEEncoder(input_norm="mean")``: the encoder subtracts the training set's per-pixel mean
+  image from its input, so the wide first layer sees zero-mean inputs (LeCun et al. 1998,
+  "Efficient BackProp", section 4.3); ``"standard"`` also divides by one global std of the
+  centred pixels (unit scale). Both statistics are registered buffers (``input_mean``,
+  ``input_std``; the std stays 1 for ``"mean"``): the checkpoint carries them, so a loaded
+  model needs no training data. Before ``init_from_data`` they are 0 and 1 (the identity).
+- ``VAEDecoder(init_output_bias=True)``: ``init_from_data`` sets the output layer's bias to
+  the inverse output activation of the training targets' mean image (the logit for the
+  sigmoid, clamped to [1e-4, 1 - 1e-4]), so the untrained decoder already draws about the
+  mean image instead of 0.5 everywhere. It changes the initial parameters only.
 """
 
 from __future__ import annotations
@@ -15,7 +30,10 @@ from torch import Tensor, nn
 
 from ..errors import UsageError
 from ..interfaces import Decoder, Encoder
-from ._common import check_choice, check_input, check_positive, output_activation
+from ._common import check_choice, check_input, check_positive, inverse_output_activation, output_activation
+
+
+INPUT_NORMS = ("none", "mean", "standard")
 
 
 def _image_shape(owner: str, image_size: int, channels: int) -> tuple[int, int, int]:
@@ -24,23 +42,71 @@ def _image_shape(owner: str, image_size: int, channels: int) -> tuple[int, int, 
     return (channels, image_size, image_size)
 
 
+@torch.no_grad()
+def mean_image(x: Tensor, chunk: int = 1024) -> Tensor:
+    """The per-pixel mean of images ``x`` (N, C, H, W), accumulated in float64: (C, H, W)."""
+    if x.shape[0] < 1:
+        raise UsageError("mean_image: no images")
+    total = torch.zeros(x.shape[1:], dtype=torch.float64, device=x.device)
+    for i in range(0, x.shape[0], chunk):
+        total += x[i:i + chunk].to(torch.float64).sum(0)
+    return total / x.shape[0]
+
+
+@torch.no_grad()
+def centred_std(x: Tensor, mean: Tensor, chunk: int = 1024) -> Tensor:
+    """One std of all pixels of ``x`` (N, C, H, W) around the per-pixel ``mean`` (C, H, W): 0-d float64."""
+    total = torch.zeros((), dtype=torch.float64, device=x.device)
+    for i in range(0, x.shape[0], chunk):
+        total += (x[i:i + chunk].to(torch.float64) - mean).pow(2).sum()
+    return (total / x.numel()).sqrt()
+
+
 class VAEEncoder(Encoder):
-    """(B, C, H, W) images -> (mu, logvar), each (B, latent_dim)."""
+    """(B, C, H, W) images -> (mu, logvar), each (B, latent_dim).
+
+    ``input_norm``: ``none`` (default), ``mean`` (subtract the buffer ``input_mean`` (C, H, W))
+    or ``standard`` (then also divide by the buffer ``input_std``, 0-d), both set from the
+    training images by :meth:`init_from_data`. An unknown value raises UsageError."""
 
     variational = True
 
-    def __init__(self, image_size: int = 128, channels: int = 3, hidden: int = 500, latent_dim: int = 50) -> None:
+    def __init__(self, image_size: int = 128, channels: int = 3, hidden: int = 500, latent_dim: int = 50,
+                 input_norm: str = "none") -> None:
         super().__init__()
         self.input_shape = _image_shape("VAEEncoder", image_size, channels)
         check_positive("VAEEncoder", "hidden", hidden)
         self.latent_dim = check_positive("VAEEncoder", "latent_dim", latent_dim)
+        self.input_norm = check_choice("VAEEncoder", "input_norm", input_norm, INPUT_NORMS)
+        if input_norm != "none":  # persistent buffers: the checkpoint carries the statistics
+            self.register_buffer("input_mean", torch.zeros(self.input_shape))
+            self.register_buffer("input_std", torch.ones(()))
         flat = channels * image_size * image_size
         self.body = nn.Sequential(nn.Flatten(), nn.Linear(flat, hidden), nn.ReLU())
         self.mu = nn.Linear(hidden, latent_dim)
         self.logvar = nn.Linear(hidden, latent_dim)
 
+    @torch.no_grad()
+    def init_from_data(self, x: Tensor, target: Optional[Tensor] = None) -> None:
+        """Set ``input_mean`` (and for ``standard`` ``input_std``) from the training images ``x``
+        (N, C, H, W); no-op for ``input_norm="none"``. UsageError if ``x`` has the wrong shape,
+        or for ``standard`` if the images do not vary."""
+        if self.input_norm == "none":
+            return
+        check_input("VAEEncoder.init_from_data", x, self.input_shape)
+        mean = mean_image(x)
+        self.input_mean.copy_(mean)
+        if self.input_norm == "standard":
+            std = centred_std(x, mean)
+            if not float(std) > 0:
+                raise UsageError(f"VAEEncoder.init_from_data: the training images have pixel std {float(std):g} "
+                                 "around their mean image; model.input_norm=standard needs varying images")
+            self.input_std.copy_(std)
+
     def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
         check_input("VAEEncoder", x, self.input_shape)
+        if self.input_norm != "none":
+            x = (x - self.input_mean) / self.input_std
         h = self.body(x)
         return self.mu(h), self.logvar(h)
 
@@ -49,14 +115,28 @@ class VAEDecoder(Decoder):
     """(B, latent_dim) codes -> (B, C, H, W) images in [0, 1] (sigmoid output by default)."""
 
     def __init__(self, image_size: int = 128, channels: int = 3, hidden: int = 500, latent_dim: int = 50,
-                 output_activation_name: str = "sigmoid") -> None:
+                 output_activation_name: str = "sigmoid", init_output_bias: bool = False) -> None:
         super().__init__()
         self.output_shape = _image_shape("VAEDecoder", image_size, channels)
         check_positive("VAEDecoder", "hidden", hidden)
         self.latent_dim = check_positive("VAEDecoder", "latent_dim", latent_dim)
+        self.output_activation_name = output_activation_name
+        self.init_output_bias = bool(init_output_bias)
         flat = channels * image_size * image_size
         self.body = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Linear(hidden, flat),
                                   output_activation(output_activation_name))
+
+    @torch.no_grad()
+    def init_from_data(self, x: Tensor, target: Optional[Tensor] = None) -> None:
+        """With ``init_output_bias``: set the output bias so that the decoder's output for a zero
+        hidden layer is the mean training target (``target``, else ``x``; (N, C, H, W)), through
+        the inverse output activation (clamped). UsageError if the targets have the wrong shape."""
+        if not self.init_output_bias:
+            return
+        target = x if target is None else target
+        check_input("VAEDecoder.init_from_data", target, self.output_shape)
+        pre = inverse_output_activation(self.output_activation_name, mean_image(target))
+        self.body[2].bias.copy_(pre.reshape(-1))
 
     def forward(self, z: Tensor) -> Tensor:
         check_input("VAEDecoder", z, (self.latent_dim,))

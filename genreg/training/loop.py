@@ -44,6 +44,7 @@ from torch import Tensor
 
 from .. import config as config_mod
 from ..errors import UsageError
+from ..models.base import init_from_data
 from ..provenance import provenance
 from . import checkpoint as ckpt
 from . import distributed
@@ -125,6 +126,7 @@ class TrainingRun:
         model = get_entry("model", cfg.model_name).create(**{
             f.name: getattr(cfg.model, f.name) for f in dataclasses.fields(cfg.model) if f.init})
         cls = trainer_class(cfg.model, model, cfg.model_name)
+        init_from_data(model, self.dataset)  # data-dependent starts (models/base.py), before any copy of the weights
         if tc.channels_last:
             use_channels_last(model.modules().values())
         deferred = deferred_guard(self.device, tc)
