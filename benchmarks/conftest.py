@@ -13,11 +13,11 @@ def timing(config) -> bool:
 @pytest.fixture(scope="session", autouse=True)
 def _reuse_freed_memory(request):
     """When timing, keep glibc from returning freed memory to the OS (see
-    genreg.benchmarking.keep_freed_memory); the correctness run leaves malloc alone."""
+    genreg.process_memory); the correctness run leaves malloc alone."""
     if timing(request.config):
-        from genreg import benchmarking
+        from genreg.process_memory import keep_freed_memory
 
-        benchmarking.keep_freed_memory()
+        keep_freed_memory()
 
 
 def pytest_generate_tests(metafunc):

@@ -37,8 +37,9 @@ def run_benchmarks(quick: bool = False, compile: bool = True, small: bool = Fals
     from torch.utils.benchmark import Timer
 
     from . import benchmarking, kernels
+    from .process_memory import keep_freed_memory
 
-    malloc_kept = benchmarking.keep_freed_memory()
+    malloc_kept = keep_freed_memory()
     min_time = min_run_time if min_run_time is not None else 0.2 if quick else 1.0
     bandwidth = benchmarking.copy_bandwidth(nbytes=(8 if small else 256) * 2**20, min_run_time=min_time)
     rows = []

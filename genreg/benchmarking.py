@@ -23,7 +23,6 @@ import torch
 
 from . import kernels
 from .kernels import reference
-from .process_memory import keep_freed_memory  # noqa: F401  (benchmarks call it from here)
 
 IMAGE_SIZES = [(64, 3, 128, 128), (256, 3, 64, 64)]
 TRACE_SIZES = [(256, 1, 500), (4096, 1, 500)]
