@@ -106,7 +106,9 @@ class VAEEncoder(Encoder):
     def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
         check_input("VAEEncoder", x, self.input_shape)
         if self.input_norm != "none":
-            x = (x - self.input_mean) / self.input_std
+            x = x - self.input_mean
+            if self.input_norm == "standard":  # "mean" keeps std 1: no division per step
+                x = x / self.input_std
         h = self.body(x)
         return self.mu(h), self.logvar(h)
 
