@@ -42,6 +42,13 @@ const char* const kOps[] = {
     // Gradients of the decoder block w.r.t. x, weight and bias (bias: empty when has_bias is false).
     "upconv1d_block_backward(Tensor grad_out, Tensor x, Tensor weight, Tensor code, int size, "
     "str activation, float negative_slope, bool has_bias) -> (Tensor, Tensor, Tensor)",
+    // One Adam update (L2 weight decay) of float32 tensors that checks each gradient as
+    // it reads it; steps: each parameter's step count, this update included. Returns a
+    // 0-d bool: true when every gradient was finite. When one is not, the update stops
+    // there, and what came before it in the lists is updated (CPU only: see
+    // genreg/kernels/adam.py).
+    "adam_step_(Tensor(a!)[] params, Tensor(b!)[] exp_avgs, Tensor(c!)[] exp_avg_sqs, Tensor[] grads, "
+    "Tensor[] steps, float lr, float beta1, float beta2, float eps, float weight_decay) -> Tensor",
 };
 
 }  // namespace

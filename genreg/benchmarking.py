@@ -263,6 +263,47 @@ def dae_step_case(batch: int) -> Case:
     return case
 
 
+def adam_step_case(numel: int) -> Case:
+    """One Adam update of ``numel`` float32 parameters with the non-finite check: the loop's
+    path without the extension (a norm over the gradients, then torch's fused Adam) against
+    genreg's fused step that checks them as it reads them (:mod:`genreg.kernels.adam`)."""
+    from .training.checked_adam import CheckedAdam
+
+    gen = torch.Generator().manual_seed(0)
+    start, grad = torch.randn(numel, generator=gen), torch.randn(numel, generator=gen)
+    case = Case("adam step (checked)", f"{numel} params", bytes=7 * 4 * numel,
+                tol=dict(rtol=0, atol=1e-6))  # 0.1 % of one update (lr 1e-3)
+
+    def build(cls, **kw):
+        p = torch.nn.Parameter(start.clone())
+        p.grad = grad.clone()
+        return p, cls([p], lr=1e-3, **kw)
+
+    def checked_then_step(opt, p):
+        norms = torch._foreach_norm([p.grad])
+        if not math.isfinite(float(torch.stack(norms).sum())):
+            raise AssertionError("unexpected non-finite gradient")
+        opt.step()
+
+    p_ref, opt_ref = build(torch.optim.Adam, fused=True)
+    case.run["reference"] = lambda: checked_then_step(opt_ref, p_ref)
+    case.skipped["compiled"] = "an optimiser step: torch.compile is outside this comparison"
+
+    def once(fused: bool):
+        def run():
+            p, opt = build(CheckedAdam) if fused else build(torch.optim.Adam, fused=True)
+            (opt.checked_step if fused else lambda: checked_then_step(opt, p))()
+            return p.detach(), opt.state[p]["exp_avg"], opt.state[p]["exp_avg_sq"]
+        return run
+
+    case.check_run["reference"] = once(False)
+    if _fused_available("adam_step_", case):
+        p_fused, opt_fused = build(CheckedAdam)
+        case.run["fused"] = opt_fused.checked_step
+        case.check_run["fused"] = once(True)
+    return case
+
+
 def step_cases(quick: bool = False, small: bool = False) -> list[Case]:
     """The whole training steps; ``small``: tiny networks and batches (correctness runs)."""
     if small:
@@ -290,6 +331,7 @@ def cases(quick: bool = False, small: bool = False) -> list[Case]:
             out.append(conv1d_block_case(s, layer))
         for layer in UPCONV_LAYERS if wide or small else UPCONV_LAYERS[:1]:
             out.append(upconv1d_block_case(s[0], layer))
+    out.append(adam_step_case(2**12 if small else 2**22 if quick else 2**24))
     return out + step_cases(quick=quick, small=small)
 
 

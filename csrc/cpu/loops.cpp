@@ -4,6 +4,8 @@
 // Haswell's AVX2 + FMA), so their code and results are what they were.
 #include "loops.h"
 
+#include <cmath>
+
 #include "isa.h"
 
 // The copies only get their instruction set if the loop is compiled inside them.
@@ -71,6 +73,10 @@ void lerp(const float* from, const float* to, float w, float* out, int64_t n) {
 }
 void lerp(const double* from, const double* to, double w, double* out, int64_t n) {
   GENREG_ISA_DISPATCH(lerp(from, to, w, out, n))
+}
+
+bool adam_block(float* p, float* m, float* v, const float* g, int64_t n, const AdamCoef& c) {
+  GENREG_ISA_DISPATCH(adam_block(p, m, v, g, n, c))
 }
 
 }  // namespace loops

@@ -20,5 +20,18 @@ void scale(const double* x, double a, double* out, int64_t n);
 void lerp(const float* from, const float* to, float w, float* out, int64_t n);
 void lerp(const double* from, const double* to, double w, double* out, int64_t n);
 
+// Adam's per-tensor coefficients, in the float32 arithmetic of adam_block.
+struct AdamCoef {
+  float beta1, one_minus_beta1, beta2, one_minus_beta2;
+  float step_size;              // lr / (1 - beta1^step)
+  float bias_correction2_sqrt;  // sqrt(1 - beta2^step)
+  float eps, weight_decay;
+};
+
+// One Adam update (L2 weight decay, Kingma & Ba 2015) of n float32 elements, if every
+// gradient among them is finite; returns false, writing nothing, if one is not.
+bool adam_block(float* param, float* exp_avg, float* exp_avg_sq, const float* grad, int64_t n,
+                const AdamCoef& c);
+
 }  // namespace loops
 }  // namespace genreg

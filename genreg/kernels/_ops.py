@@ -82,6 +82,11 @@ def _upconv1d_block_backward_fake(grad_out, x, weight, code, size, activation, n
     return _block_grads_fake(x, weight, has_bias)
 
 
+@_fake("adam_step_")
+def _adam_step_fake(params, exp_avgs, exp_avg_sqs, grads, steps, lr, beta1, beta2, eps, weight_decay):
+    return torch.empty((), dtype=torch.bool, device=params[0].device if params else "cpu")
+
+
 if set(_RULES) != set(OPS):
     raise ImportError(f"genreg/kernels/_ops.py has fake rules for {sorted(_RULES)} but genreg._C declares "
                       f"{sorted(OPS)}: add the missing rule (and drop any stale one)")

@@ -15,7 +15,11 @@ counts it. Two strategies, the same behaviour:
     ``skip`` restores the parameters and optimiser state of a bad update on the device
     with ``torch.where`` against a snapshot taken before the step.
 
-Gradient norms use ``torch._foreach_norm`` (one call for all parameters).
+Gradient norms use ``torch._foreach_norm`` (one call for all parameters). On CPU under
+``stop`` the optimiser checks the gradients itself as it applies them
+(:class:`.checked_adam.CheckedAdam`: no pass of its own over them); a bad gradient then
+stops the run with that update partly applied in memory, and no checkpoint is written
+after it, as always.
 """
 
 from __future__ import annotations
@@ -111,6 +115,19 @@ class Guard:
             ok = ~any_bad
             self._step_ok_t.logical_and_(ok)
         return ok
+
+    # -- when the optimiser checks the gradients (immediate stop: Updater) ---------------
+
+    def check_terms(self, phase: str, terms: dict[str, Tensor], total: Tensor) -> None:
+        """Raise :class:`NonFiniteError` naming the first bad loss term (one host read)."""
+        if not math.isfinite(float(total.detach())):
+            raise NonFiniteError(self._message_now(phase, terms, None))
+
+    def fail_gradients(self, phase: str, grads: list[Tensor]) -> None:
+        """Raise :class:`NonFiniteError` for gradients the optimiser found not finite."""
+        norm = float(grad_norm(torch._foreach_norm(grads))) if grads else float("nan")
+        raise NonFiniteError(f"step {self._step}: {phase} gradients are not finite (norm {norm}) "
+                             "(train.nonfinite=stop)")
 
     def _remember(self, phase: str, names: list[str]) -> None:
         """The host side of the record: phase ids and their term names (no device read)."""

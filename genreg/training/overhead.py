@@ -4,7 +4,9 @@ For each model the loop is set up as ``genreg train`` sets it up (:class:`Traini
 the model's published defaults, logging every ``train.log_every`` steps), and a
 hand-written loop trains copies of the same networks on the same device-resident data,
 batch size, loss and penalty: per update ``zero_grad``, forward, loss, ``backward``,
-``Adam.step``, and a host read of the loss at each log step, nothing else. The two run in
+Adam's step (the loop's own Adam: on CPU genreg's fused step, which checks the gradients
+as it reads them, :mod:`genreg.kernels.adam`), and a host read of the loss at each log
+step, nothing else. The two run in
 alternating chunks of steps, in turn first and second (ABBA), and the ratio of their
 median step times is reported (``ratio = hand / trainer``: 1.0 means no overhead).
 A second copy of the hand-written loop runs beside them as a control: ``control =
@@ -30,6 +32,8 @@ from typing import Callable, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
+
+from .update import adam
 
 # model -> overrides: the published networks and batch; data sets only as large as needed
 MODELS = {
@@ -89,6 +93,11 @@ class Pair:
         return time.perf_counter() - start
 
 
+def _step_of(run, optimizer) -> Callable[[], object]:
+    """The update the loop itself runs with this optimiser (its flag unread here)."""
+    return optimizer.checked_step if run.updater.checks_in_step(optimizer) else optimizer.step
+
+
 def _hand_loop(run) -> Callable[[int, int], None]:
     """A minimal loop on copies of the run's networks, data and objective."""
     trainer, device = run.trainer, run.device
@@ -106,13 +115,15 @@ def _hand_loop(run) -> Callable[[int, int], None]:
         return {k: v.index_select(0, idx) for k, v in tensors.items()}
 
     opt = run.cfg.opt
-    # the same Adam implementation as the loop's: what is compared is the loop, not the optimiser
-    adam_kw = {"fused": True} if opt.adam_impl == "fused" else {"foreach": opt.adam_impl == "foreach"}
+    # the same Adam implementation as the loop's (on CPU genreg's fused step, which checks
+    # the gradients for free as it reads them): what is compared is the loop, not the optimiser
+    adam_kw = dict(betas=opt.betas, weight_decay=opt.weight_decay, device=device, impl=opt.adam_impl)
     if run.kind == "adversarial":
         G, D = copy.deepcopy(trainer.generator), copy.deepcopy(trainer.critic)
         loss, penalty, n_critic = trainer.loss, trainer.penalty, trainer.n_critic
-        opt_g = torch.optim.Adam(G.parameters(), lr=opt.lr_g, betas=tuple(opt.betas), **adam_kw)
-        opt_d = torch.optim.Adam(D.parameters(), lr=opt.lr_d, betas=tuple(opt.betas), **adam_kw)
+        opt_g = adam(G.parameters(), lr=opt.lr_g, **adam_kw)
+        opt_d = adam(D.parameters(), lr=opt.lr_d, **adam_kw)
+        step_g, step_d = _step_of(run, opt_g), _step_of(run, opt_d)
         params_g = list(G.parameters())
 
         def steps(k: int, log_every: int) -> None:
@@ -124,17 +135,18 @@ def _hand_loop(run) -> Callable[[int, int], None]:
                     d_loss = loss.critic(D(real), D(fake)) + penalty(D, real, fake)
                     opt_d.zero_grad(set_to_none=True)
                     d_loss.backward()
-                    opt_d.step()
+                    step_d()
                 g_loss = loss.generator(D(G(G.sample_latent(batch, device=device))))
                 opt_g.zero_grad(set_to_none=True)
                 torch.autograd.backward(g_loss, inputs=params_g)
-                opt_g.step()
+                step_g()
                 if step % log_every == 0:
                     d_loss.item(), g_loss.item()
         return steps
 
     pipeline = copy.deepcopy(trainer.pipeline)
-    optimizer = torch.optim.Adam(pipeline.parameters(), lr=opt.lr, betas=tuple(opt.betas), **adam_kw)
+    optimizer = adam(pipeline.parameters(), lr=opt.lr, **adam_kw)
+    update = _step_of(run, optimizer)
     kl_weight = trainer.kl_weight
 
     def steps(k: int, log_every: int) -> None:
@@ -147,7 +159,7 @@ def _hand_loop(run) -> Callable[[int, int], None]:
                 total = total + kl_weight * (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).flatten(1).sum(1).mean())
             optimizer.zero_grad(set_to_none=True)
             total.backward()
-            optimizer.step()
+            update()
             if step % log_every == 0:
                 total.item()
     return steps

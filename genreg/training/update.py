@@ -15,6 +15,7 @@ from typing import Iterable, Optional
 import torch
 from torch import Tensor
 
+from .checked_adam import CheckedAdam
 from .guard import Guard, grad_norm
 from .precision import Precision
 
@@ -26,16 +27,28 @@ def adam(params, *, lr: float, betas, weight_decay: float, device: torch.device,
          capturable: bool = False, impl: str = "fused") -> torch.optim.Adam:
     """The trainers' Adam. ``capturable``: step counters on the device (CUDA graphs, and
     deferred skipping: its restore must reach every piece of optimiser state). ``impl``
-    (``opt.adam_impl``): torch's ``fused`` kernel (CPU and CUDA), ``foreach`` or
-    ``for-loop``; the three agree to float rounding, not bitwise."""
+    (``opt.adam_impl``): ``fused`` (torch's fused kernel, CPU and CUDA; on CPU a
+    :class:`.checked_adam.CheckedAdam`, whose checked update the loop uses under
+    ``train.nonfinite=stop``), ``foreach`` or ``for-loop``; they agree to float rounding,
+    not bitwise."""
     extra = {"capturable": True} if capturable and device.type == "cuda" else {}
     if impl == "fused" and device.type not in FUSED_ADAM_DEVICES:
         impl = "foreach"  # no fused kernel for this device: the next fastest
+    if impl == "fused" and device.type == "cpu":
+        return CheckedAdam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay)
     if impl == "fused":
         extra["fused"] = True
     else:
         extra["foreach"] = impl == "foreach"
     return torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, **extra)
+
+
+def _checks_in_step_possible(guard: Guard, precision: Precision, grad_clip: float) -> bool:
+    """Whether an update may leave the gradient check to the optimiser: a bad gradient
+    then ends the run (``stop``, read at once, one process), no norm is needed for
+    clipping, and no loss scaler steps the optimiser."""
+    return (guard.mode == "stop" and not guard.deferred and not guard.dist.enabled and grad_clip <= 0
+            and precision.scaler is None)
 
 
 def _optimizer_tensors(optimizer: torch.optim.Optimizer, params: list[Tensor]) -> list[Tensor]:
@@ -50,6 +63,11 @@ class Updater:
                  capturable: bool = False) -> None:
         self.guard, self.precision, self.grad_clip = guard, precision, grad_clip
         self.capturable = capturable  # trainers build their Adam with this (see adam())
+        self._in_step = _checks_in_step_possible(guard, precision, grad_clip)
+
+    def checks_in_step(self, optimizer: torch.optim.Optimizer) -> bool:
+        """Whether an update with ``optimizer`` leaves the gradient check to its step."""
+        return self._in_step and isinstance(optimizer, CheckedAdam) and optimizer.can_check()
 
     def autocast(self):
         """The forward-pass context of the run's precision."""
@@ -65,6 +83,12 @@ class Updater:
             total = total + value
         self.precision.backward(total, list(backward_inputs) if backward_inputs is not None else None)
         self.precision.unscale(optimizer)
+        if self.checks_in_step(optimizer):
+            # the gradients are checked by the update itself, as it reads them (CPU)
+            guard.check_terms(phase, terms, total)
+            if not optimizer.checked_step():
+                guard.fail_gradients(phase, [p.grad for p in params if p.grad is not None])
+            return True
         grads = [p.grad for p in params if p.grad is not None]
         norms = torch._foreach_norm(grads) if grads else []
         ok = guard.check_update(phase, terms, total, norms if self.precision.checks_gradients else None)
