@@ -184,16 +184,17 @@ whiten with the noise's mean spectrum estimated from the test traces' own noise)
 
 - a whitened matched filter *given* each trace's exact pulse shape (only its position unknown):
   89.9 % with the 3 lines, 97.6 % after removing 3 estimated lines as above (98.4 % after
-  subtracting the true lines, approximately), 95.3 % on the same traces generated without lines. The last is
-  below 97.6 % because the lines count in the SNR's noise RMS, so with them removed the
-  coloured noise left is weaker (0.86 of the RMS on average) than in line-free traces;
+  subtracting the true lines, approximately), 95.3 % on the same traces generated without
+  lines. The last is below 97.6 % because the lines count in the SNR's noise RMS, so with them
+  removed the coloured noise left is weaker (0.86 of the RMS on average) than in line-free
+  traces;
 - a blind generalised-likelihood detector (maximum over 256 candidate pulses drawn from the
   simulator's own pulse family and over all shifts of the normalised whitened correlation; it
   knows the pulse family and the noise spectrum, not the pulse): 85.5 % with the lines, 96.5 %
   after removing 3 estimated lines, 91.8 % without lines (64 and 1024 candidates: within
-  0.1 point of these). So >= 93.5 % is reachable without knowing the pulse once the lines are removed, and
-  the preset's 95.9-96.4 % is at or just below that blind detector's figure, 1.2-1.7 points
-  below the known-shape filter's 97.6 %.
+  0.1 point of these). So >= 93.5 % is reachable without knowing the pulse once the lines are
+  removed, and the preset's 95.9-96.4 % is at or just below that blind detector's figure,
+  1.2-1.7 points below the known-shape filter's 97.6 %.
 
 tests/models/test_dae1d_recipes_slow.py asserts >= 85 % and the 20 points. Uniform and cosine
 noise at SNR 2-3, same presets, 3000 steps: uniform 94.9 % (noisy input 90.4 %, classical
