@@ -57,6 +57,8 @@ def test_the_dae1d_presets_train_the_skip_network_on_low_snr_traces_of_their_noi
     cfg, _ = resolve_run("dae1d", preset=kind)  # MODEL-NAME shorthand: dae1d-KIND
     assert (cfg.model_name, cfg.data["name"], cfg.data["noise"]) == ("dae1d", "radio", kind)
     assert cfg.model.skips is True and cfg.model.spectral_gate == 0
+    # only realistic noise has interference lines to remove
+    assert cfg.model.line_removal == (3 if kind == "realistic" else 0)
     assert list(cfg.data["snr"]) == [2, 5] and cfg.train.steps == 3000
     cfg, _ = resolve_run("dae1d", preset=kind, overrides=["data.snr=2,8"])  # the user's words still win
     assert list(cfg.data["snr"]) == [2, 8]

@@ -166,20 +166,40 @@ input scores 39.8 % and the classical band-pass + notch filter 73.5 %:
   costs more: 146k weights instead of 98k, wider decoder inputs; to be timed);
 - a learned spectral gate in front of the encoder (``model.spectral_gate=16``, a per-trace
   band-pass and line notch, :mod:`genreg.nets.spectral`) bought nothing measurable on top
-  (85.3 % after 1000 steps), so the presets leave it off.
+  (85.3 % after 1000 steps), so the presets leave it off;
+- fitting and subtracting 3 interference lines before the encoder (``model.line_removal=3``,
+  :mod:`genreg.nets.lines`: per trace the strongest bin of the zero-padded spectrum in
+  30-85 MHz, its frequency refined, amplitude and phase by least squares, subtracted, three
+  times; no learned weights), on top of the skips and SNR 2-5: 96.4 % after 1000 steps,
+  96.2 % after 2000, 95.9 % after 3000 (one run, train.seed 0), against 86.2 % / 85.8 % after
+  1000 / 3000 steps for the same preset without it, rerun on the same code. The
+  ``dae1d-realistic`` preset turns it on (uniform noise has no lines; the cosine preset is at
+  100 % already); its training MSE at step 3000 is 1.15e-4 against 1.91e-4 without. At the
+  study's SNR 2-8 it scores 99.2 % (noisy input 84.5 %, classical 95.2 %; 97.4 % without the
+  line removal). So issue 14's ">= 20 points above the classical filter" (>= 93.5 %) is met:
+  22.4 points. 1000 steps already give it (96.4 %); the preset keeps 3000 like the other two.
 
-How far the rest is: a whitened matched filter that is *given* each trace's exact pulse shape
-(only its position unknown; scripts/dae_ceiling.py) finds 89.9 % of these pulses, and 95.3 %
-on the same traces without the interference lines, where it is the maximum-likelihood
-estimate. So issue 14's ">= 20 points above the classical filter" (>= 93.5 %) asks for more
-than a linear filter that knows the pulse, and the room left is in the lines (sinusoids over
-the whole trace, which a method could fit and subtract; no bound is claimed for that).
-tests/models/test_dae1d_recipes_slow.py asserts >= 85 % and keeps the 20 points as a strict
-xfail. Uniform and cosine noise at SNR 2-3, same presets, 3000 steps: uniform 94.9 % (noisy input
-90.4 %, classical 76.9 %: the filter loses to the raw trace on white noise; the matched filter
-above is no bound for bounded noise and scores 91.8 %), cosine 100 % (noisy input 95.9 %,
-classical 99.7 %). At the study's SNR 2-8 the realistic preset scores 97.4 % (noisy input 84.5 %,
-classical 95.2 %).
+How far the rest is (scripts/dae_ceiling.py, raw test traces, SNR 2-3, 2000 traces; the filters
+whiten with the noise's mean spectrum estimated from the test traces' own noise):
+
+- a whitened matched filter *given* each trace's exact pulse shape (only its position unknown):
+  89.9 % with the 3 lines, 97.6 % after removing 3 estimated lines as above (98.4 % after
+  subtracting the true lines, approximately), 95.3 % on the same traces generated without
+  lines. The last is below 97.6 % because the lines count in the SNR's noise RMS, so with them
+  removed the coloured noise left is weaker (0.86 of the RMS on average) than in line-free
+  traces;
+- a blind generalised-likelihood detector (maximum over 256 candidate pulses drawn from the
+  simulator's own pulse family and over all shifts of the normalised whitened correlation; it
+  knows the pulse family and the noise spectrum, not the pulse): 85.5 % with the lines, 96.5 %
+  after removing 3 estimated lines, 91.8 % without lines (64 and 1024 candidates: within
+  0.1 point of these). So >= 93.5 % is reachable without knowing the pulse once the lines are
+  removed, and the preset's 95.9-96.4 % is at or just below that blind detector's figure,
+  1.2-1.7 points below the known-shape filter's 97.6 %.
+
+tests/models/test_dae1d_recipes_slow.py asserts >= 85 % and the 20 points. Uniform and cosine
+noise at SNR 2-3, same presets, 3000 steps: uniform 94.9 % (noisy input 90.4 %, classical
+76.9 %: the filter loses to the raw trace on white noise; the matched filter above is no bound
+for bounded noise and scores 91.8 %), cosine 100 % (noisy input 95.9 %, classical 99.7 %).
 """
 
 from ..hookspecs import hookimpl
@@ -215,14 +235,17 @@ _GALAXIES32 = {
 
 _DAE_NOISE = ("realistic", "uniform", "cosine")
 _DAE = {"model": "dae1d", "data": "radio", "data.snr": [2, 5], "model.skips": True, "train.steps": 3000}
+# realistic noise carries interference lines: fit and subtract 3 before the encoder
+_DAE_EXTRA = {"realistic": ({"model.line_removal": 3}, ", 3 interference lines fitted and removed")}
 
 
 @hookimpl
 def genreg_register_presets(register):
     for kind in _DAE_NOISE:
-        register(f"dae1d-{kind}", {**_DAE, "data.noise": kind}, tags=("radio", "denoiser", kind),
+        extra, what = _DAE_EXTRA.get(kind, ({}, ""))
+        register(f"dae1d-{kind}", {**_DAE, "data.noise": kind, **extra}, tags=("radio", "denoiser", kind),
                  summary=f"dae1d for low SNR on {kind} noise: SNR 2-5 training traces, U-Net skip "
-                         f"connections, {_DAE['train.steps']} steps")
+                         f"connections{what}, {_DAE['train.steps']} steps")
     for model, (extra, what) in _GALAXIES32.items():
         overrides = {"model": model, "data": "galaxies", "data.size": 32, **extra}
         register(f"{model}-galaxies32", overrides, tags=("images", "galaxies"),

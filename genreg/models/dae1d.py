@@ -30,6 +30,7 @@ class DAE1dConfig(ReconstructionConfig):
     center: bool = True  # subtract each trace's mean before the encoder, restore it at the output
     skips: bool = False  # U-Net skip connections from each encoder block to the decoder
     spectral_gate: int = 0  # channels of a learned per-trace spectral gate before the encoder; 0 = none
+    line_removal: int = 0  # interference lines (30-85 MHz sinusoids) fitted and subtracted before the encoder; 0 = none
 
     train_defaults = {"steps": 6000, "batch_size": 64, "log_every": 50, "sample_every": 1000,
                       "checkpoint_every": 1000, "num_samples": 8}
@@ -42,6 +43,8 @@ class DAE1dConfig(ReconstructionConfig):
             raise UsageError(f"model.objective of dae1d must be mse (a denoiser has no latent KL), got {self.objective}")
         if self.spectral_gate < 0:
             raise UsageError(f"model.spectral_gate must be >= 0 (0 = none), got {self.spectral_gate}")
+        if isinstance(self.line_removal, bool) or not isinstance(self.line_removal, int) or self.line_removal < 0:
+            raise UsageError(f"model.line_removal must be an integer >= 0 (0 = none), got {self.line_removal!r}")
         if self.length < 0:
             raise UsageError(f"model.length must be >= 0 (0 = the data's), got {self.length}")
         if len(self.channels) != len(self.kernel_sizes) or not self.channels:
@@ -62,7 +65,7 @@ def dae1d(cfg: DAE1dConfig) -> ReconstructionModel:
 
     net = DAE1d(cfg.length or 500, tuple(cfg.channels), tuple(cfg.kernel_sizes), cfg.activation,
                 upsample=cfg.upsample, center=cfg.center, skips=cfg.skips,
-                spectral_gate=cfg.spectral_gate)
+                spectral_gate=cfg.spectral_gate, line_removal=cfg.line_removal)
     # shapes for the trainer's check against the data (a clear error instead of a conv error)
     net.input_shape, net.output_shape = net.encoder.input_shape, net.decoder.output_shape
     return ReconstructionModel(cfg, net=net, name="dae1d")

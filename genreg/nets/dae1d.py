@@ -36,6 +36,7 @@ from torch import Tensor, nn
 from .. import kernels
 from ..errors import KernelError, UsageError
 from ..interfaces import Decoder, Encoder
+from .lines import LineRemoval
 from .spectral import SpectralGate
 from ._common import (activation, check_choice, check_input, check_positive, inverse_output_activation,
                       output_activation)
@@ -268,16 +269,23 @@ class DAE1d(nn.Module):
     connections from each encoder block to the decoder (see :class:`DAE1dDecoder`).
     ``spectral_gate``: hidden channels of a :class:`genreg.nets.spectral.SpectralGate` in
     front of the encoder (a learned, per-trace band-pass and line notch; 0 = none).
+    ``line_removal``: fit and subtract up to this many interference lines (sinusoids in
+    30-85 MHz at the radio data's 180 MHz sampling, :class:`genreg.nets.lines.LineRemoval`)
+    after the centring and before the gate and encoder; 0 = none. The output is still
+    compared with the clean pulse, so the network never has to learn the lines.
     """
 
     def __init__(self, length: int = 500, channels: Sequence[int] = (32, 64, 64, 16),
                  kernel_sizes: Sequence[int] = (9, 9, 5, 5), activation: str = "relu",
                  negative_slope: float = 0.01, upsample: str = "nearest", center: bool = True,
-                 skips: bool = False, spectral_gate: int = 0) -> None:
+                 skips: bool = False, spectral_gate: int = 0, line_removal: int = 0) -> None:
         super().__init__()
         self.center, self.skips = bool(center), bool(skips)
         if spectral_gate < 0:
             raise UsageError(f"DAE1d: spectral_gate is a channel count (0 = none), got {spectral_gate}")
+        if isinstance(line_removal, bool) or not isinstance(line_removal, int) or line_removal < 0:
+            raise UsageError(f"DAE1d: line_removal is a number of lines (0 = none), got {line_removal!r}")
+        self.lines = LineRemoval(length, line_removal) if line_removal else None
         self.gate = SpectralGate(length, spectral_gate) if spectral_gate else None
         self.encoder = DAE1dEncoder(length, channels, kernel_sizes, activation, negative_slope)
         self.decoder = DAE1dDecoder(length, channels, kernel_sizes, activation, negative_slope, upsample,
@@ -285,11 +293,13 @@ class DAE1d(nn.Module):
 
     def _split(self, x: Tensor) -> tuple[Tensor, Optional[Tensor]]:
         baseline = None
-        if self.center or self.gate is not None:
+        if self.center or self.gate is not None or self.lines is not None:
             check_input("DAE1dEncoder", x, self.encoder.input_shape)  # before the mean / FFT, for a clear error
         if self.center:
             baseline = x.mean(dim=-1, keepdim=True)
             x = x - baseline
+        if self.lines is not None:
+            x = self.lines(x)
         return (x if self.gate is None else self.gate(x)), baseline
 
     def encode(self, x: Tensor) -> Tensor:

@@ -10,6 +10,7 @@ TRAIN = ["train.log_every=1", "train.sample_every=0", "train.checkpoint_every=0"
 
 SPECS = {
     "dae1d": ("dae1d", "data.n=64", "train.batch_size=32", "model.channels=[8,8,8,4]"),
+    "dae1d-lines": ("dae1d", "data.n=64", "train.batch_size=32", "model.channels=[8,8,8,4]", "model.line_removal=2"),
     "vae": ("vae", "data.size=32", "data.n=16", "model.hidden=16", "model.latent_dim=6", "train.batch_size=8"),
     "mlp-vae": ("mlp-ae", "data=ring8", "data.n=64", "model.dim=2", "model.objective=mse+kl",
                 "train.batch_size=32"),

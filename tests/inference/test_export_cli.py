@@ -53,6 +53,7 @@ assert not [m for m in sys.modules if m.split(".")[0] == "genreg"], "genreg got 
 onnx_case = lambda name, *marks: pytest.param(name, "onnx", marks=[needs_onnx, *marks], id=f"{name}-onnx")
 CASES = [
     ("dae1d", "torchscript"), ("dae1d", "exported-program"), onnx_case("dae1d"),   # a denoiser
+    ("dae1d-lines", "torchscript"), ("dae1d-lines", "exported-program"),            # with its line removal (FFTs)
     ("mlp-gan", "torchscript"), ("mlp-gan", "exported-program"),                    # point generator
     onnx_case("acgan-ring8", pytest.mark.slow),
     ("vae", "torchscript"),                                                         # a VAE's decoder
@@ -105,7 +106,7 @@ def artefacts(runs, tmp_path_factory, request):
 @pytest.mark.parametrize("name, fmt", CASES)
 def test_exported_artefact_runs_without_genreg_and_matches(artefacts, name, fmt):
     line, got, expected, _ = artefacts[(name, fmt)]
-    what = {"dae1d": "denoiser", "vae": "decoder"}.get(name, "generator")
+    what = {"dae1d": "denoiser", "dae1d-lines": "denoiser", "vae": "decoder"}.get(name, "generator")
     assert f"exported the {what} of" in line and "largest difference to the model on random inputs" in line
     assert float(line.rsplit(" ", 1)[-1]) <= 1e-3
     if name.startswith("acgan"):
