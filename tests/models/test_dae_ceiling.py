@@ -1,25 +1,18 @@
 """scripts/dae_ceiling.py: the matched-filter references quoted for the dae1d presets, on a few
 hundred radio traces (the quoted figures use 2000)."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
 from genreg.data.radio import SAMPLING_RATE_HZ, _pulses, simulate
 from genreg.nets.lines import LineRemoval
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "dae_ceiling.py"
+from script_module import load_script
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("dae_ceiling", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("dae_ceiling")
 
 
 def traces(n=300, lines=3, snr=(2.0, 3.0)):

@@ -1,24 +1,18 @@
 """scripts/vae_pca_baseline.py: the linear (principal-component) reference quoted for the
 vae-galaxies preset, on a tiny set of 32x32 galaxies."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 import torch
 
 from genreg.training.data import build_dataset
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "vae_pca_baseline.py"
+from script_module import load_script
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("vae_pca_baseline", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("vae_pca_baseline")
 
 
 def test_principal_components_beat_the_mean_image_and_denoise(script):
