@@ -6,9 +6,9 @@ hand-written loop trains copies of the same networks on the same device-resident
 batch size, loss and penalty: per update ``zero_grad``, forward, loss, ``backward``,
 Adam's step (the loop's own Adam: on CPU genreg's fused step, which checks the gradients
 as it reads them, :mod:`genreg.kernels.adam`), and a host read of the loss at each log
-step, nothing else. The two run in
-alternating chunks of steps, in turn first and second (ABBA), and the ratio of their
-median step times is reported (``ratio = hand / trainer``: 1.0 means no overhead).
+step, nothing else. The two run in alternating chunks of steps, in turn first and second
+(ABBA), and the ratio of their median step times is reported (``ratio = hand / trainer``:
+1.0 means no overhead).
 A second copy of the hand-written loop runs beside them as a control: ``control =
 hand / hand copy`` would be 1.0 on a noiseless machine, so its distance from 1 is the
 resolution of ``ratio``. Freed memory is kept for reuse (:mod:`genreg.process_memory`):
