@@ -74,6 +74,7 @@ class GANArchConfig(AdversarialConfig):
 
     def check_run(self, run, *, per_process_batch: int, world_size: int = 1) -> None:
         """Checks that need the rest of the run (called when the config is resolved)."""
+        super().check_run(run, per_process_batch=per_process_batch, world_size=world_size)
         archs = self._possible_archs(run.data.get("name"))
         if "mlp2d" in archs and self.mlp_norm == "batch" and per_process_batch < 2:
             # BatchNorm1d over (B, features) has one value per channel at B = 1: no batch statistics

@@ -16,7 +16,9 @@ inside the image networks (Miyato & Koyama 2018; off by default): ``model.cond_n
 gives every generator norm layer per-class gains and biases (conditional BatchNorm, as in
 BigGAN) on top of the concatenated embedding; ``model.projection=true`` adds the projection
 discriminator term ``<embed(y), pooled critic features>`` to the critic's score, next to the
-auxiliary classifier. The preset ``acgan-galaxies32`` says which it uses (see
+auxiliary classifier. ``model.mode_seeking`` (every adversarial model has it; 0, off, by
+default) adds MSGAN's mode-seeking term to the generator's loss (Mao et al. 2019), against
+one image per class whatever the latent. The preset ``acgan-galaxies32`` says which it uses (see
 :mod:`genreg.builtins.presets` for the measured effect).
 
 Defaults: Adam lr 2e-4, betas (0.5, 0.999), batch 64, one critic update per step,

@@ -10,7 +10,8 @@ A model entry's factory is called with keyword overrides of its config dataclass
     ``loss`` and ``penalty`` registry entries and their parameters, ``n_critic``,
     ``aux_weight`` (class-conditional models, ``generator.num_classes > 0``: the critic
     returns ``(score, class_logits)`` and both networks get a cross-entropy term) and
-    ``ema_decay`` (0 = no EMA of the generator weights).
+    ``ema_decay`` (0 = no EMA of the generator weights) and ``mode_seeking`` (weight of the
+    generator's mode-seeking term, 0 = off; :mod:`genreg.training.adversarial`).
 :class:`ReconstructionModel`
     ``encoder`` + ``decoder`` (a VAE encoder returns ``(mu, logvar)``), or one ``net``
     mapping input to reconstruction (a denoiser), plus a :class:`ReconstructionConfig`
@@ -73,6 +74,7 @@ class AdversarialConfig:
     n_critic: int = 5  # critic updates per generator update
     aux_weight: float = 1.0  # weight of the auxiliary class loss (class-conditional models)
     ema_decay: float = 0.0  # EMA of generator weights for sampling; 0 = off
+    mode_seeking: float = 0.0  # weight of the mode-seeking term (Mao et al. 2019); 0 = off
 
     trainer: ClassVar[str] = "adversarial"
     train_defaults: ClassVar[dict] = {}
@@ -91,6 +93,15 @@ class AdversarialConfig:
             raise UsageError(f"model.aux_weight must be >= 0, got {self.aux_weight}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise UsageError(f"model.ema_decay must be in [0, 1), got {self.ema_decay}")
+        if not self.mode_seeking >= 0:
+            raise UsageError(f"model.mode_seeking must be >= 0, got {self.mode_seeking}")
+
+    def check_run(self, run, *, per_process_batch: int, world_size: int = 1) -> None:
+        """Checks that need the rest of the run (called when the config is resolved)."""
+        if self.mode_seeking and per_process_batch < 2:
+            over = f" over {world_size} processes" if world_size > 1 else ""
+            raise UsageError(f"model.mode_seeking compares pairs of samples: it needs at least 2 per process, "
+                             f"but train.batch_size={run.train.batch_size} gives {per_process_batch}{over}")
 
 
 @dataclass

@@ -5,7 +5,9 @@ One training step = ``n_critic`` critic updates, each on a fresh real batch::
     L_D = loss.critic(D(real), D(G(z))) + penalty(D, real, G(z), y) [+ aux_weight * (CE(real) + aux_fake * CE(fake))]
 
 then one generator update ``L_G = loss.generator(D(G(z)))`` [+ aux_weight_g * CE(fake)]
-(``aux_weight_g`` defaults to ``aux_weight``).
+[+ mode_seeking * L_ms] (``aux_weight_g`` defaults to ``aux_weight``; ``L_ms`` is MSGAN's
+mode-seeking term, :mod:`genreg.losses.mode_seeking`, on a batch whose halves are drawn for the
+same classes).
 So WGAN-GP and WGAN-div differ only by the penalty entry. Class-conditional models
 (``generator.num_classes > 0``): the critic returns ``(score, class_logits)``; in critic
 steps the fakes are drawn for the real batch's labels, in generator steps for labels drawn
@@ -23,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import UsageError
+from ..losses.mode_seeking import mode_seeking_term, paired_labels
 from ..models.base import AdversarialModel, describe_shape
 from . import checkpoint as ckpt
 from .distributed import wrap
@@ -60,6 +63,7 @@ class AdversarialTrainer:
         aux_g = getattr(mc, "aux_weight_g", None)  # the generator's class-loss weight (None: aux_weight)
         self.aux_weight_g = self.aux_weight if aux_g is None else float(aux_g)
         self.num_classes = model.num_classes
+        self.mode_seeking = float(getattr(mc, "mode_seeking", 0.0))
         self.generator_ddp = wrap(self.generator, dist, device)
         self.critic_ddp = wrap(self.critic, dist, device)
         common = dict(betas=opt.betas, weight_decay=opt.weight_decay, device=device, capturable=update.capturable,
@@ -134,9 +138,15 @@ class AdversarialTrainer:
             updates.append(Update("critic", index, names, values))
 
         batch_size = real.shape[0]
-        y_g = (torch.randint(self.num_classes, (batch_size,), device=self.device) if self.num_classes else None)
+        if not self.num_classes:
+            y_g = None
+        elif self.mode_seeking:  # pairs drawn for the same class
+            y_g = paired_labels(self.num_classes, batch_size, self.device)
+        else:
+            y_g = torch.randint(self.num_classes, (batch_size,), device=self.device)
         with self.update.autocast():
-            fake = self.generator_ddp(self.generator.sample_latent(batch_size, device=self.device), y_g)
+            z_g = self.generator.sample_latent(batch_size, device=self.device)
+            fake = self.generator_ddp(z_g, y_g)
             # the raw critic: its parameters get no gradient from this update
             fake_score, fake_logits = self._split(self.critic(fake, y_g))
             if getattr(self.loss, "needs_real_score", False):
@@ -148,6 +158,8 @@ class AdversarialTrainer:
                 g_terms = {"g_loss": self.loss.generator(fake_score)}
             if self.num_classes and fake_logits is not None:
                 g_terms["g_aux"] = self.aux_weight_g * F.cross_entropy(fake_logits, y_g)
+            if self.mode_seeking:
+                g_terms["g_ms"] = self.mode_seeking * mode_seeking_term(fake, z_g)
         ok = self.update("generator", g_terms, self.opt_g, self.params_g, backward_inputs=self.params_g)
         if self.ema_state is not None:
             self.ema_state.update(self.params_g, ok)
