@@ -78,7 +78,7 @@ def test_the_trainer_adds_the_term_on_paired_classes(toys, tmp_path):
         assert record["g_ms"] == pytest.approx(0.5 * float(mode_seeking_term(out, z)), rel=1e-5)
 
 
-def test_off_by_default_and_the_labels_unchanged(toys, tmp_path):
+def test_off_by_default_no_term_is_logged(toys, tmp_path):
     result = genreg.train("mlp-gan", overrides=RUN + ["train.steps=2"], out=tmp_path / "run", quiet=True)
     record = json.loads((result.run_dir / "metrics.jsonl").read_text().splitlines()[-1])
     assert "g_ms" not in record and "g_aux" in record
